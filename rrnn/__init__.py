@@ -1,0 +1,22 @@
+"""rrnn: high-performance simulation of binary recurrent neural networks.
+
+Main entry points::
+
+    import rrnn
+    J = rrnn.couplings.binary(n, seed=0)          # +-1/sqrt(n), one bit per weight
+    res = rrnn.simulate(J, s0, self_coupling=0.5)
+    rrnn.count_fixed_points(J, self_coupling=0.5)  # exhaustive, small n
+    rrnn.show_config()
+"""
+
+from . import couplings, random
+from .config import config, show_config
+from .dynamics import SimulationResult, local_fields, simulate
+from .fixed_points import annealed_entropy, annealed_fixed_points, count_fixed_points
+
+__all__ = [
+    "couplings", "random", "config", "show_config", "simulate", "local_fields",
+    "SimulationResult", "count_fixed_points", "annealed_fixed_points", "annealed_entropy",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,118 @@
+"""Validation of user input at the public boundary.
+
+Each checker raises ``TypeError`` or ``ValueError`` naming the parameter, the
+value received and what was expected, and returns the coerced value. Kernels
+downstream assume everything here holds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .backends.base import ACTIVATIONS, UPDATES
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    if not _is_int(value):
+        raise TypeError(f"{name}: expected an int, got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected an int <= {maximum}, got {value}")
+    return value
+
+
+def check_n(n, name: str = "n") -> int:
+    """Number of units: an int >= 1."""
+    return check_int(n, name, minimum=1)
+
+
+def check_n_threads(n_threads) -> int:
+    """``None`` means every core this process may use."""
+    if n_threads is None:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return max(1, os.cpu_count() or 1)
+    return check_int(n_threads, "n_threads", minimum=1, maximum=1024)
+
+
+def check_real(value, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a real number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value}")
+    return value
+
+
+def check_choice(value, name: str, choices: dict) -> int:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    return choices[value]
+
+
+def check_activation(activation) -> int:
+    return check_choice(activation, "activation", ACTIVATIONS)
+
+
+def check_update(update) -> int:
+    return check_choice(update, "update", UPDATES)
+
+
+def check_states(s, n: int, activation: int, name: str = "s0") -> np.ndarray:
+    """States (n,) or (batch, n) with values +-1 (sign) or 0/1 (heaviside).
+
+    Returns
+    -------
+    ndarray (batch, n) int8, a fresh C-contiguous copy.
+    """
+    arr = np.asarray(s)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
+                                   or np.issubdtype(arr.dtype, np.floating)
+                                   or arr.dtype == bool):
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n:
+        raise ValueError(f"{name}: expected shape ({n},) or (batch, {n}), got {np.shape(s)}")
+    if arr.shape[0] < 1:
+        raise ValueError(f"{name}: expected at least one state, got shape {np.shape(s)}")
+    allowed = (-1, 1) if activation == ACTIVATIONS["sign"] else (0, 1)
+    ok = (arr == allowed[0]) | (arr == allowed[1])
+    if not np.all(ok):
+        bad = np.argwhere(~ok)[0]
+        act = "sign" if activation == ACTIVATIONS["sign"] else "heaviside"
+        raise ValueError(f"{name}: {act} states must be {allowed[0]} or {allowed[1]}; "
+                         f"found {arr[tuple(bad)]!r} at index {tuple(bad)}")
+    return np.ascontiguousarray(arr, dtype=np.int8).copy()
+
+
+def check_vector(value, name: str, n: int, batch: int, default: float = 0.0) -> np.ndarray:
+    """A per-unit real input: None, a scalar, (n,) or (batch, n); finite.
+
+    Returns
+    -------
+    ndarray float64 of shape (n,) or (batch, n)
+    """
+    if value is None:
+        return np.full(n, default, dtype=np.float64)
+    arr = np.asarray(value)
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr), dtype=np.float64)
+    if arr.shape not in ((n,), (batch, n)):
+        raise ValueError(f"{name}: expected a scalar or shape ({n},) or ({batch}, {n}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: values must be finite (found NaN or inf)")
+    return np.ascontiguousarray(arr)

@@ -1,0 +1,193 @@
+"""The C/OpenMP backend: a thin adapter over the cffi module ``rrnn._rrnn_core``.
+
+The adapter only coerces dtypes and contiguity, builds the argument structs
+and turns status codes into exceptions; all arithmetic is in ``csrc/``.
+``ffi.from_buffer`` reinterprets memory silently, so every array passed in is
+checked here for exactly the dtype the C signature expects.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .base import KernelCouplings, n_words
+
+name = "c"
+
+try:
+    from .. import _rrnn_core
+    _ffi, _lib = _rrnn_core.ffi, _rrnn_core.lib
+    _IMPORT_ERROR = ""
+except ImportError as exc:  # the compiled core was not built
+    _ffi = _lib = None
+    _IMPORT_ERROR = f"compiled core rrnn._rrnn_core not importable ({exc}); reinstall with pip"
+
+SIMD_LEVELS = {"portable": 0, "avx2": 1, "avx512": 2}
+SIMD_NAMES = {v: k for k, v in SIMD_LEVELS.items()}
+
+_ERRORS = {
+    -1: (ValueError, "invalid argument"),
+    -2: (MemoryError, "out of memory in the C core"),
+    -3: (NotImplementedError, "unsupported by the C core"),
+}
+
+
+def available() -> tuple[bool, str]:
+    return (_lib is not None), _IMPORT_ERROR
+
+
+def detected_simd() -> int:
+    """Best SIMD level of this CPU (0 portable, 1 AVX2, 2 AVX-512 VPOPCNTDQ)."""
+    return int(_lib.rrnn_simd_detect())
+
+
+def selected_simd() -> int:
+    """SIMD level used: ``RRNN_SIMD`` (portable|avx2|avx512) if set, else the best."""
+    best = detected_simd()
+    wanted = os.environ.get("RRNN_SIMD", "").strip().lower()
+    if not wanted:
+        return best
+    if wanted not in SIMD_LEVELS:
+        raise ValueError(f"RRNN_SIMD: unknown level {wanted!r}; expected one of "
+                         f"{', '.join(SIMD_LEVELS)}")
+    if SIMD_LEVELS[wanted] > best:
+        raise ValueError(f"RRNN_SIMD={wanted!r} is not supported by this CPU "
+                         f"(best level: {SIMD_NAMES[best]!r})")
+    return SIMD_LEVELS[wanted]
+
+
+def openmp_enabled() -> bool:
+    return bool(_lib.rrnn_openmp_enabled())
+
+
+def max_threads() -> int:
+    return int(_lib.rrnn_max_threads())
+
+
+def _check(status: int, what: str) -> None:
+    if status != 0:
+        exc, text = _ERRORS.get(status, (RuntimeError, f"error code {status}"))
+        raise exc(f"{what}: {text}")
+
+
+def _exec(n_threads: int):
+    return _ffi.new("rrnn_exec *", {"n_threads": int(n_threads), "simd": selected_simd()})[0]
+
+
+def _ptr(array: np.ndarray | None, ctype: str, dtype, keep: list):
+    """Pointer to a C-contiguous array of exactly ``dtype`` (NULL for None)."""
+    if array is None:
+        return _ffi.NULL
+    if array.dtype != np.dtype(dtype) or not array.flags.c_contiguous:
+        raise TypeError(f"internal: expected C-contiguous {np.dtype(dtype)}, got "
+                        f"{array.dtype} (contiguous={array.flags.c_contiguous})")
+    keep.append(array)
+    return _ffi.cast(f"{ctype} *", _ffi.from_buffer(array))
+
+
+def _couplings(J: KernelCouplings, keep: list):
+    s = _ffi.new("rrnn_couplings *")
+    s.n = J.n
+    s.bin_rows = _ptr(J.bin_rows, "uint64_t", np.uint64, keep)
+    s.bin_cols = _ptr(J.bin_cols, "uint64_t", np.uint64, keep)
+    s.bin_words = n_words(J.n)
+    s.bin_scale = J.bin_scale
+    s.dense_rows = _ptr(J.dense_rows, "int32_t", np.int32, keep)
+    s.dense_cols = _ptr(J.dense_cols, "int32_t", np.int32, keep)
+    s.dense_scale = J.dense_scale
+    s.sp_row_ptr = _ptr(J.sp_row_ptr, "int64_t", np.int64, keep)
+    s.sp_row_idx = _ptr(J.sp_row_idx, "int64_t", np.int64, keep)
+    s.sp_row_val = _ptr(J.sp_row_val, "int32_t", np.int32, keep)
+    s.sp_col_ptr = _ptr(J.sp_col_ptr, "int64_t", np.int64, keep)
+    s.sp_col_idx = _ptr(J.sp_col_idx, "int64_t", np.int64, keep)
+    s.sp_col_val = _ptr(J.sp_col_val, "int32_t", np.int32, keep)
+    s.sparse_scale = J.sparse_scale
+    keep.append(s)
+    return s
+
+
+def _bias_stride(bias: np.ndarray, n: int) -> int:
+    return 0 if bias.ndim == 1 else n
+
+
+def generate_binary(key: int, n: int, n_threads: int = 1) -> np.ndarray:
+    rows = np.empty((n, n_words(n)), dtype=np.uint64)
+    keep: list = []
+    _check(_lib.rrnn_generate_binary(key, n, _ptr(rows, "uint64_t", np.uint64, keep),
+                                     _exec(n_threads)), "generate_binary")
+    return rows
+
+
+def transpose_bits(rows: np.ndarray, n: int, n_threads: int = 1) -> np.ndarray:
+    cols = np.empty_like(rows)
+    keep: list = []
+    _check(_lib.rrnn_transpose_bits(_ptr(rows, "uint64_t", np.uint64, keep), n,
+                                    _ptr(cols, "uint64_t", np.uint64, keep),
+                                    _exec(n_threads)), "transpose_bits")
+    return cols
+
+
+def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
+                 self_coupling: float, n_threads: int = 1) -> np.ndarray:
+    keep: list = []
+    batch = states.shape[0]
+    out = np.empty((batch, J.n), dtype=np.float64)
+    _check(_lib.rrnn_local_fields(
+        _couplings(J, keep), _ptr(states, "int8_t", np.int8, keep), batch,
+        _ptr(bias, "double", np.float64, keep), _bias_stride(bias, J.n),
+        float(self_coupling), _ptr(out, "double", np.float64, keep),
+        _exec(n_threads)), "local_fields")
+    return out
+
+
+def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
+             self_coupling: float, activation: int, update: int, max_steps: int,
+             order_key: int, n_threads: int = 1):
+    keep: list = []
+    batch = states.shape[0]
+    steps = np.zeros(batch, dtype=np.int64)
+    converged = np.zeros(batch, dtype=np.uint8)
+    period = np.full(batch, -1, dtype=np.int64)
+    _check(_lib.rrnn_simulate(
+        _couplings(J, keep), _ptr(states, "int8_t", np.int8, keep), batch,
+        _ptr(bias, "double", np.float64, keep), _bias_stride(bias, J.n),
+        float(self_coupling), int(activation), int(update), int(max_steps),
+        int(order_key),
+        _ptr(steps, "int64_t", np.int64, keep), _ptr(converged, "uint8_t", np.uint8, keep),
+        _ptr(period, "int64_t", np.int64, keep), _exec(n_threads)), "simulate")
+    return steps, converged.astype(bool), period
+
+
+def count_fixed_points(J: KernelCouplings, bias: np.ndarray, self_coupling: float,
+                       activation: int, n_threads: int = 1) -> int:
+    keep: list = []
+    count = _ffi.new("int64_t *")
+    _check(_lib.rrnn_count_fixed_points(
+        _couplings(J, keep), _ptr(bias, "double", np.float64, keep), float(self_coupling),
+        int(activation), count, _exec(n_threads)), "count_fixed_points")
+    return int(count[0])
+
+
+def stream_read(data: np.ndarray, n_threads: int = 1) -> int:
+    """Memory-bandwidth probe: read every word of ``data`` (uint64) once."""
+    keep: list = []
+    out = _ffi.new("uint64_t *")
+    flat = data.reshape(-1)
+    _check(_lib.rrnn_stream_read(_ptr(flat, "uint64_t", np.uint64, keep), flat.size, out,
+                                 _exec(n_threads)), "stream_read")
+    return int(out[0])
+
+
+def xor_popcount(rows: np.ndarray, packed: np.ndarray, n_threads: int = 1) -> np.ndarray:
+    """Raw batched kernel: out[b, i] = popcount(rows[i] ^ packed[b]), (batch, n) int64."""
+    keep: list = []
+    n, words = rows.shape
+    batch = packed.shape[0]
+    out = np.empty((batch, n), dtype=np.int64)
+    _check(_lib.rrnn_xor_popcount(
+        _ptr(rows, "uint64_t", np.uint64, keep), n, words,
+        _ptr(packed, "uint64_t", np.uint64, keep), batch,
+        _ptr(out, "int64_t", np.int64, keep), _exec(n_threads)), "xor_popcount")
+    return out

@@ -1,0 +1,486 @@
+"""Coupling matrices J: bit-packed binary, dense, sparse, and their sums.
+
+Every coupling object is a sum of integer-valued terms times a scale:
+
+- :func:`binary`: ``J_ij = +-1/sqrt(n)``, stored one bit per weight (the packed
+  matrix at n = 100,000 is 1.25 GB, where float32 would be 40 GB);
+- :func:`dense` and :func:`gaussian`: any real matrix, stored as 32-bit fixed
+  point ``Q_ij * 2**-k`` with ``k`` chosen so the largest ``|J_ij|`` uses 30
+  bits (relative resolution 2**-30, finer than float32's 2**-24);
+- :func:`sparse`: CSR, values in the same fixed point.
+
+Fields are then sums of integers, computed exactly in int64, so every backend,
+thread count, SIMD width and incremental-update schedule gives bit-identical
+results. ``to_dense()`` returns exactly the values the dynamics use.
+
+The diagonal is never part of J: self-coupling is the separate
+``self_coupling`` argument of :func:`rrnn.simulate`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import backends, memory
+from . import random as rrandom
+from ._validation import check_n, check_n_threads
+from .backends.base import KernelCouplings, n_words
+
+#: Fixed-point magnitude: the largest |J_ij| maps below 2**FIXED_POINT_BITS.
+FIXED_POINT_BITS = 30
+#: Box-Muller with 53-bit uniforms never exceeds sqrt(2 * 53 * ln 2) < 8.6.
+_GAUSSIAN_BOUND = 8.6
+
+
+def quantize(values: np.ndarray, bound: float | None = None) -> tuple[np.ndarray, float]:
+    """Fixed-point form ``values ~= q * scale`` with ``scale`` a power of two.
+
+    Parameters
+    ----------
+    values : ndarray of float64
+        Finite values.
+    bound : float, optional
+        Upper bound on ``|values|``; defaults to their maximum.
+
+    Returns
+    -------
+    q : ndarray of int32, same shape
+    scale : float
+        ``2**-k`` with ``k`` the largest integer such that
+        ``bound * 2**k < 2**FIXED_POINT_BITS``.
+    """
+    if bound is None:
+        bound = float(np.max(np.abs(values))) if values.size else 0.0
+    if bound == 0.0:
+        return np.zeros(values.shape, dtype=np.int32), 1.0
+    exponent = math.frexp(bound)[1]          # bound < 2**exponent
+    k = FIXED_POINT_BITS - exponent
+    scale = math.ldexp(1.0, -k)
+    q = np.rint(np.ldexp(values, k)).astype(np.int32)
+    return q, scale
+
+
+class Couplings:
+    """Base class: an (n, n) coupling matrix with zero diagonal.
+
+    Subclasses provide ``n``, ``to_dense()``, ``nbytes``, ``_kind`` and
+    ``_kernel_fields(need_cols, backend, n_threads)``.
+    """
+
+    n: int
+    _kind: str
+
+    def __add__(self, other: "Couplings") -> "Couplings":
+        if not isinstance(other, Couplings):
+            return NotImplemented
+        return CouplingSum.combine([self, other])
+
+    def to_dense(self) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n, self.n)
+
+    def kernel(self, need_cols: bool = False, backend=None, n_threads: int = 1) -> KernelCouplings:
+        """Kernel-ready arrays (see :class:`rrnn.backends.base.KernelCouplings`).
+
+        Parameters
+        ----------
+        need_cols : bool
+            Also provide transposes for incremental updates (built once and
+            cached on the object).
+        backend : module, optional
+            Backend used to build transposes of bit-packed terms.
+        n_threads : int
+        """
+        return KernelCouplings(n=self.n, **self._kernel_fields(need_cols, backend, n_threads))
+
+    def transpose_nbytes(self) -> int:
+        """Extra bytes the cached transposes need (0 once built)."""
+        return 0
+
+    def _dense_nbytes_check(self) -> None:
+        memory.require(8 * self.n * self.n, f"to_dense() of an n={self.n} coupling matrix")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={self.n})"
+
+
+class BinaryCouplings(Couplings):
+    """``J_ij = +-scale`` stored one bit per weight; see :func:`binary`.
+
+    Attributes
+    ----------
+    n : int
+    bits : ndarray (n, ceil(n/64)) uint64
+        Bit ``b`` of word ``w`` of row ``i`` is column ``64 w + b``; set means
+        ``-scale``. Diagonal and padding bits are 0.
+    scale : float
+    seed_entropy : int or None
+        Entropy of the seed the matrix was drawn from.
+    """
+
+    _kind = "binary"
+
+    def __init__(self, bits: np.ndarray, n: int, scale: float, seed_entropy: int | None = None):
+        self.n = int(n)
+        self.bits = bits
+        self.scale = float(scale)
+        self.seed_entropy = seed_entropy
+        self._cols: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return self.bits.nbytes + (0 if self._cols is None else self._cols.nbytes)
+
+    def transpose_nbytes(self) -> int:
+        return 0 if self._cols is not None else self.bits.nbytes
+
+    def signs(self) -> np.ndarray:
+        """The +-1 pattern as an (n, n) int8 matrix with zero diagonal."""
+        memory.require(self.n * self.n, f"signs() of an n={self.n} binary matrix")
+        from .backends.numpy_ref import unpack_bits
+        c = (1 - 2 * unpack_bits(self.bits, self.n).astype(np.int8)).astype(np.int8)
+        np.fill_diagonal(c, 0)
+        return c
+
+    def to_dense(self) -> np.ndarray:
+        """(n, n) float64 matrix with zero diagonal."""
+        self._dense_nbytes_check()
+        return self.signs().astype(np.float64) * self.scale
+
+    def _kernel_fields(self, need_cols, backend, n_threads):
+        if need_cols and self._cols is None:
+            backend = backend or backends.get(None)
+            memory.require(self.bits.nbytes, f"transpose of an n={self.n} binary matrix")
+            self._cols = backend.transpose_bits(self.bits, self.n, n_threads)
+        return dict(bin_rows=self.bits, bin_cols=self._cols if need_cols else None,
+                    bin_scale=self.scale)
+
+
+class DenseCouplings(Couplings):
+    """Dense couplings in 32-bit fixed point; see :func:`dense`.
+
+    Attributes
+    ----------
+    q : ndarray (n, n) int32
+        Fixed-point values, zero diagonal.
+    scale : float
+        A power of two; ``J = q * scale``.
+    """
+
+    _kind = "dense"
+
+    def __init__(self, q: np.ndarray, scale: float, seed_entropy: int | None = None):
+        self.n = q.shape[0]
+        self.q = q
+        self.scale = float(scale)
+        self.seed_entropy = seed_entropy
+        self._cols: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return self.q.nbytes + (0 if self._cols is None else self._cols.nbytes)
+
+    def transpose_nbytes(self) -> int:
+        return 0 if self._cols is not None else self.q.nbytes
+
+    def to_dense(self) -> np.ndarray:
+        self._dense_nbytes_check()
+        return self.q.astype(np.float64) * self.scale
+
+    def _kernel_fields(self, need_cols, backend, n_threads):
+        if need_cols and self._cols is None:
+            memory.require(self.q.nbytes, f"transpose of an n={self.n} dense matrix")
+            self._cols = np.ascontiguousarray(self.q.T)
+        return dict(dense_rows=self.q, dense_cols=self._cols if need_cols else None,
+                    dense_scale=self.scale)
+
+
+class SparseCouplings(Couplings):
+    """Sparse couplings (CSR, 32-bit fixed point); see :func:`sparse`.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix (n, n) of int32
+        Canonical (sorted, no duplicates), no diagonal entries.
+    scale : float
+    """
+
+    _kind = "sparse"
+
+    def __init__(self, matrix: sp.csr_matrix, scale: float):
+        self.n = matrix.shape[0]
+        self.matrix = matrix
+        self.scale = float(scale)
+        self._csc: sp.csc_matrix | None = None
+
+    @property
+    def nnz(self) -> int:
+        return int(self.matrix.nnz)
+
+    @property
+    def nbytes(self) -> int:
+        return 12 * self.nnz + 8 * (self.n + 1)
+
+    def transpose_nbytes(self) -> int:
+        return 0 if self._csc is not None else self.nbytes
+
+    def to_dense(self) -> np.ndarray:
+        self._dense_nbytes_check()
+        return self.matrix.toarray().astype(np.float64) * self.scale
+
+    def _kernel_fields(self, need_cols, backend, n_threads):
+        m = self.matrix
+        fields = dict(sp_row_ptr=m.indptr, sp_row_idx=m.indices, sp_row_val=m.data,
+                      sparse_scale=self.scale)
+        if need_cols:
+            if self._csc is None:
+                csc = m.tocsc()
+                csc.sort_indices()
+                self._csc = csc
+                for name in ("indptr", "indices"):
+                    setattr(csc, name, np.ascontiguousarray(getattr(csc, name), dtype=np.int64))
+            fields.update(sp_col_ptr=self._csc.indptr, sp_col_idx=self._csc.indices,
+                          sp_col_val=np.ascontiguousarray(self._csc.data, dtype=np.int32))
+        return fields
+
+
+class CouplingSum(Couplings):
+    """A sum of at most one binary, one dense and one sparse term.
+
+    Built by ``J1 + J2``. Dense + dense and sparse + sparse are merged (and
+    re-quantized); two binary terms cannot be merged and raise.
+    """
+
+    _kind = "sum"
+
+    def __init__(self, terms: dict[str, Couplings]):
+        ns = {t.n for t in terms.values()}
+        self.n = ns.pop()
+        self.terms = terms
+
+    @staticmethod
+    def combine(parts: list[Couplings]) -> Couplings:
+        flat: list[Couplings] = []
+        for p in parts:
+            flat.extend(p.terms.values() if isinstance(p, CouplingSum) else [p])
+        ns = sorted({p.n for p in flat})
+        if len(ns) > 1:
+            raise ValueError(f"couplings: cannot add matrices of different sizes n={ns}")
+        terms: dict[str, Couplings] = {}
+        for p in flat:
+            if p._kind not in terms:
+                terms[p._kind] = p
+            elif p._kind == "binary":
+                raise ValueError("couplings: a sum can hold one binary term only; "
+                                 "convert one of them with rrnn.couplings.dense(J.to_dense())")
+            elif p._kind == "dense":
+                terms["dense"] = dense(terms["dense"].to_dense() + p.to_dense())
+            else:
+                a, b = terms["sparse"], p
+                merged = a.matrix.astype(np.float64) * a.scale + b.matrix.astype(np.float64) * b.scale
+                terms["sparse"] = _sparse_from_scipy(merged.tocsr())
+        if len(terms) == 1:
+            return next(iter(terms.values()))
+        return CouplingSum(terms)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.nbytes for t in self.terms.values())
+
+    def transpose_nbytes(self) -> int:
+        return sum(t.transpose_nbytes() for t in self.terms.values())
+
+    def to_dense(self) -> np.ndarray:
+        self._dense_nbytes_check()
+        total = np.zeros((self.n, self.n))
+        for t in self.terms.values():
+            total += t.to_dense()
+        return total
+
+    def _kernel_fields(self, need_cols, backend, n_threads):
+        fields = {}
+        for t in self.terms.values():
+            fields.update(t._kernel_fields(need_cols, backend, n_threads))
+        return fields
+
+    def __repr__(self) -> str:
+        return " + ".join(repr(t) for t in self.terms.values())
+
+
+# ---------------------------------------------------------------------------
+# constructors
+# ---------------------------------------------------------------------------
+
+def binary(n: int, seed=0, *, backend: str | None = None, n_threads: int | None = None) -> BinaryCouplings:
+    """Random binary couplings ``J_ij = +-1/sqrt(n)`` i.i.d., ``J_ii = 0``.
+
+    Parameters
+    ----------
+    n : int
+        Number of units, >= 1.
+    seed : int, numpy.random.SeedSequence or None
+        The matrix is a pure function of the seed (counter-based generator),
+        identical on every backend and thread count.
+    backend : {"c", "numba", "numpy", "auto"}, optional
+        Backend that generates the bits.
+    n_threads : int, optional
+
+    Returns
+    -------
+    BinaryCouplings
+        Stored one bit per weight: ``n * ceil(n/64) * 8`` bytes.
+    """
+    n = check_n(n)
+    n_threads = check_n_threads(n_threads)
+    memory.require(n * n_words(n) * 8, f"binary(n={n})")
+    key = rrandom.derive_key(seed, rrandom.PURPOSE_COUPLINGS)
+    module = backends.get(backend)
+    bits = module.generate_binary(key, n, n_threads)
+    return BinaryCouplings(bits, n, 1.0 / math.sqrt(n), rrandom.seed_entropy(seed))
+
+
+def gaussian(n: int, seed=0, std: float | None = None) -> DenseCouplings:
+    """Random Gaussian couplings ``J_ij ~ N(0, std**2)`` i.i.d., ``J_ii = 0``.
+
+    Normal deviates come from Box-Muller on the counter-based generator
+    (``random_u64(key, i, 2j)`` and ``random_u64(key, i, 2j+1)``), so the
+    matrix is a pure function of the seed.
+
+    Parameters
+    ----------
+    n : int
+    seed : int, numpy.random.SeedSequence or None
+    std : float, optional
+        Standard deviation; defaults to ``1/sqrt(n)``.
+
+    Returns
+    -------
+    DenseCouplings
+        ``4 n**2`` bytes (32-bit fixed point).
+    """
+    n = check_n(n)
+    if std is None:
+        std = 1.0 / math.sqrt(n)
+    if not (isinstance(std, (int, float, np.floating, np.integer)) and math.isfinite(std) and std > 0):
+        raise ValueError(f"std: expected a finite number > 0, got {std!r}")
+    memory.require(4 * n * n + 64 * min(n, 1 << 16) * 64, f"gaussian(n={n})")
+    key = rrandom.derive_key(seed, rrandom.PURPOSE_COUPLINGS)
+    bound = _GAUSSIAN_BOUND * float(std)
+    exponent = math.frexp(bound)[1]
+    k = FIXED_POINT_BITS - exponent
+    q = np.empty((n, n), dtype=np.int32)
+    block = max(1, (1 << 21) // n)
+    cols = np.arange(n, dtype=np.uint64)
+    for start in range(0, n, block):
+        rows = np.arange(start, min(n, start + block), dtype=np.uint64)[:, None]
+        u1 = 1.0 - rrandom.uniform01(rrandom.random_u64(key, rows, 2 * cols))     # (0, 1]
+        u2 = rrandom.uniform01(rrandom.random_u64(key, rows, 2 * cols + np.uint64(1)))
+        z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        q[start:start + rows.shape[0]] = np.rint(np.ldexp(z * float(std), k)).astype(np.int32)
+    np.fill_diagonal(q, 0)
+    return DenseCouplings(q, math.ldexp(1.0, -k), rrandom.seed_entropy(seed))
+
+
+def dense(matrix) -> DenseCouplings:
+    """Couplings from any real (n, n) matrix; the diagonal is ignored.
+
+    Parameters
+    ----------
+    matrix : array_like (n, n) of real numbers
+        Must be finite. Stored as 32-bit fixed point (see module docstring).
+
+    Returns
+    -------
+    DenseCouplings
+    """
+    m = np.asarray(matrix)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"matrix: expected a square (n, n) array, got shape {m.shape}")
+    check_n(m.shape[0], name="matrix size n")
+    if not (np.issubdtype(m.dtype, np.floating) or np.issubdtype(m.dtype, np.integer)
+            or m.dtype == bool):
+        raise TypeError(f"matrix: expected real numbers, got dtype {m.dtype}")
+    m = m.astype(np.float64)
+    if not np.all(np.isfinite(m)):
+        bad = np.argwhere(~np.isfinite(m))[0]
+        raise ValueError(f"matrix: entries must be finite; found {m[tuple(bad)]} at {tuple(bad)}")
+    m = m.copy()
+    np.fill_diagonal(m, 0.0)
+    q, scale = quantize(m)
+    return DenseCouplings(q, scale)
+
+
+def sparse(indptr, indices, values, n: int) -> SparseCouplings:
+    """Couplings from CSR arrays (e.g. diluted networks); diagonal ignored.
+
+    Parameters
+    ----------
+    indptr : array_like (n + 1,) of int
+        Row pointers, non-decreasing, ``indptr[0] == 0``.
+    indices : array_like (nnz,) of int
+        Column of each entry, in ``[0, n)``. Duplicates are summed.
+    values : array_like (nnz,) of real
+        Finite values.
+    n : int
+
+    Returns
+    -------
+    SparseCouplings
+    """
+    n = check_n(n)
+    indptr = np.asarray(indptr)
+    indices = np.asarray(indices)
+    values = np.asarray(values)
+    for label, arr in (("indptr", indptr), ("indices", indices)):
+        if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+            raise TypeError(f"{label}: expected a 1-d integer array, got dtype {arr.dtype} "
+                            f"and shape {arr.shape}")
+    if indptr.shape != (n + 1,):
+        raise ValueError(f"indptr: expected shape ({n + 1},) for n={n}, got {indptr.shape}")
+    nnz = indices.shape[0]
+    if indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0):
+        raise ValueError(f"indptr: expected non-decreasing pointers from 0 to nnz={nnz}, "
+                         f"got first={indptr[0]}, last={indptr[-1]}")
+    if values.shape != (nnz,):
+        raise ValueError(f"values: expected shape ({nnz},) matching indices, got {values.shape}")
+    if nnz and (indices.min() < 0 or indices.max() >= n):
+        raise ValueError(f"indices: expected columns in [0, {n}), got range "
+                         f"[{indices.min()}, {indices.max()}]")
+    if not (np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)):
+        raise TypeError(f"values: expected real numbers, got dtype {values.dtype}")
+    values = values.astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values: entries must be finite (found NaN or inf)")
+    m = sp.csr_matrix((values, indices.astype(np.int64), indptr.astype(np.int64)), shape=(n, n))
+    return _sparse_from_scipy(m)
+
+
+def _sparse_from_scipy(m: sp.csr_matrix) -> SparseCouplings:
+    """Canonicalize a float CSR matrix: sum duplicates, drop diagonal, quantize."""
+    m = m.tocsr(copy=True)
+    m.sum_duplicates()
+    m.setdiag(0)
+    m.eliminate_zeros()
+    m.sort_indices()
+    q, scale = quantize(m.data)
+    out = sp.csr_matrix((q, m.indices, m.indptr), shape=m.shape)
+    out.indptr = np.ascontiguousarray(out.indptr, dtype=np.int64)
+    out.indices = np.ascontiguousarray(out.indices, dtype=np.int64)
+    out.data = np.ascontiguousarray(out.data, dtype=np.int32)
+    return SparseCouplings(out, scale)
+
+
+def as_couplings(J) -> Couplings:
+    """Accept a coupling object or a square array (wrapped with :func:`dense`)."""
+    if isinstance(J, Couplings):
+        return J
+    if isinstance(J, np.ndarray):
+        return dense(J)
+    raise TypeError(f"J: expected an rrnn.couplings object or an (n, n) numpy array, "
+                    f"got {type(J).__name__}")

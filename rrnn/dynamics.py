@@ -1,0 +1,146 @@
+"""Zero-temperature dynamics of binary networks: :func:`simulate`, :func:`local_fields`.
+
+Local field of unit i::
+
+    h_i = sum_{j != i} J_ij s_j + J_D s_i + field_i - threshold_i
+
+``sign`` activation: ``s_i = +1 if h_i >= 0 else -1``; ``heaviside``:
+``s_i = 1 if h_i >= 0 else 0``. ``sync`` updates every unit from the previous
+state; ``async`` performs sweeps of n single-unit updates in a random
+permutation (counter-based, drawn from ``seed``), each seeing the latest state.
+The exact algorithms (including Brent cycle detection for sync) are written
+out in :mod:`rrnn.backends.numpy_ref`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backends, memory
+from . import random as rrandom
+from ._validation import (check_activation, check_int, check_n_threads, check_real,
+                          check_states, check_update, check_vector)
+from .backends.base import UPDATE_ASYNC
+from .couplings import as_couplings
+
+#: Upper bound for max_steps: async sweep indices are 32-bit counters.
+MAX_STEPS_LIMIT = (1 << 32) - 1
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Outcome of :func:`simulate`.
+
+    Attributes
+    ----------
+    states : ndarray (batch, n) int8
+        Final states.
+    steps : ndarray (batch,) int64
+        Updates (sync steps or async sweeps) that changed the state.
+    converged : ndarray (batch,) bool
+        True where the final state is a fixed point.
+    period : ndarray (batch,) int64
+        0 for a fixed point, k >= 1 for a detected sync cycle, -1 unknown.
+    backend : str
+    n_threads : int
+    seed_entropy : int or None
+        Entropy of the seed of the async update orders (None for sync).
+    """
+
+    states: np.ndarray
+    steps: np.ndarray
+    converged: np.ndarray
+    period: np.ndarray
+    backend: str
+    n_threads: int
+    seed_entropy: int | None
+
+
+def _prepare(J, s, self_coupling, field, threshold, activation, n_threads, state_name):
+    J = as_couplings(J)
+    act = check_activation(activation)
+    states = check_states(s, J.n, act, name=state_name)
+    batch = states.shape[0]
+    jd = check_real(self_coupling, "self_coupling")
+    f = check_vector(field, "field", J.n, batch)
+    th = check_vector(threshold, "threshold", J.n, batch)
+    bias = np.ascontiguousarray(np.subtract(f, th))
+    return J, act, states, jd, bias, check_n_threads(n_threads)
+
+
+def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
+             activation: str = "sign", update: str = "sync", max_steps: int = 1000,
+             seed=None, backend: str | None = None, n_threads: int | None = None) -> SimulationResult:
+    """Run binary network dynamics to a fixed point, a cycle, or ``max_steps``.
+
+    Parameters
+    ----------
+    J : rrnn.couplings.Couplings or ndarray (n, n)
+        Couplings; an array is wrapped with :func:`rrnn.couplings.dense`.
+    s0 : array_like (n,) or (batch, n)
+        Initial states: +-1 for ``sign``, 0/1 for ``heaviside``. Each row is an
+        independent trajectory.
+    self_coupling : float
+        J_D, the weight of each unit on itself.
+    field, threshold : None, float, ndarray (n,) or (batch, n)
+        External field and threshold (``field - threshold`` enters h).
+    activation : {"sign", "heaviside"}
+    update : {"sync", "async"}
+    max_steps : int
+        Most updates (sync steps or async sweeps) applied; >= 0.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the async update orders (unused for sync).
+    backend : {"c", "numba", "numpy", "auto"}, optional
+    n_threads : int, optional
+        Defaults to every available core; results do not depend on it.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    J, act, states, jd, bias, n_threads = _prepare(
+        J, s0, self_coupling, field, threshold, activation, n_threads, "s0")
+    upd = check_update(update)
+    max_steps = check_int(max_steps, "max_steps", minimum=0, maximum=MAX_STEPS_LIMIT)
+    batch = states.shape[0]
+    # Accumulators, snapshots and output, plus transposes not built yet.
+    memory.require(J.transpose_nbytes() + batch * J.n * 40,
+                   f"simulate(n={J.n}, batch={batch})")
+    module = backends.get(backend)
+    if upd == UPDATE_ASYNC:
+        order_key = rrandom.derive_key(seed, rrandom.PURPOSE_ORDER)
+        entropy = rrandom.seed_entropy(seed)
+    else:
+        order_key, entropy = 0, None
+    kernel = J.kernel(need_cols=True, backend=module, n_threads=n_threads)
+    steps, converged, period = module.simulate(kernel, states, bias, jd, act, upd,
+                                               max_steps, order_key, n_threads)
+    return SimulationResult(states=states, steps=np.asarray(steps, dtype=np.int64),
+                            converged=np.asarray(converged, dtype=bool),
+                            period=np.asarray(period, dtype=np.int64),
+                            backend=module.name, n_threads=n_threads, seed_entropy=entropy)
+
+
+def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
+                 activation: str = "sign", backend: str | None = None,
+                 n_threads: int | None = None) -> np.ndarray:
+    """Local fields ``h`` of given states, computed in full.
+
+    Parameters
+    ----------
+    J, self_coupling, field, threshold, activation, backend, n_threads
+        As in :func:`simulate`.
+    s : array_like (n,) or (batch, n)
+        States.
+
+    Returns
+    -------
+    ndarray (batch, n) float64
+    """
+    J, act, states, jd, bias, n_threads = _prepare(
+        J, s, self_coupling, field, threshold, activation, n_threads, "s")
+    memory.require(states.shape[0] * J.n * 24, f"local_fields(n={J.n}, batch={states.shape[0]})")
+    module = backends.get(backend)
+    return module.local_fields(J.kernel(need_cols=False), states, bias, jd, n_threads)
