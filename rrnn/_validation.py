@@ -89,10 +89,10 @@ def check_states(s, n: int, activation: int, name: str = "s0") -> np.ndarray:
     allowed = (-1, 1) if activation == ACTIVATIONS["sign"] else (0, 1)
     ok = (arr == allowed[0]) | (arr == allowed[1])
     if not np.all(ok):
-        bad = np.argwhere(~ok)[0]
+        bad = tuple(int(k) for k in np.argwhere(~ok)[0])
         act = "sign" if activation == ACTIVATIONS["sign"] else "heaviside"
         raise ValueError(f"{name}: {act} states must be {allowed[0]} or {allowed[1]}; "
-                         f"found {arr[tuple(bad)]!r} at index {tuple(bad)}")
+                         f"found {arr[bad].item()!r} at index {bad}")
     return np.ascontiguousarray(arr, dtype=np.int8).copy()
 
 

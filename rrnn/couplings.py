@@ -408,8 +408,8 @@ def dense(matrix) -> DenseCouplings:
         raise TypeError(f"matrix: expected real numbers, got dtype {m.dtype}")
     m = m.astype(np.float64)
     if not np.all(np.isfinite(m)):
-        bad = np.argwhere(~np.isfinite(m))[0]
-        raise ValueError(f"matrix: entries must be finite; found {m[tuple(bad)]} at {tuple(bad)}")
+        bad = tuple(int(k) for k in np.argwhere(~np.isfinite(m))[0])
+        raise ValueError(f"matrix: entries must be finite; found {m[bad]} at {bad}")
     m = m.copy()
     np.fill_diagonal(m, 0.0)
     q, scale = quantize(m)

@@ -84,10 +84,26 @@ def annealed_fixed_points(n: int, self_coupling: float = 0.0) -> float:
     -------
     float
     """
+    log_mean = annealed_log_fixed_points(n, self_coupling)
+    return math.exp(log_mean) if log_mean < 709.0 else math.inf
+
+
+def annealed_log_fixed_points(n: int, self_coupling: float = 0.0) -> float:
+    """``ln E[#FP] = n ln(p_+ + p_-)``, finite where the mean itself overflows.
+
+    Parameters
+    ----------
+    n : int
+    self_coupling : float
+
+    Returns
+    -------
+    float
+    """
     n = check_n(n)
     jd = check_real(self_coupling, "self_coupling")
     p_plus, p_minus = _stability_probabilities(n, jd)
-    return float((p_plus + p_minus) ** n)
+    return n * math.log(p_plus + p_minus)
 
 
 def annealed_entropy(self_coupling) -> np.ndarray:

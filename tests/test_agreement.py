@@ -1,0 +1,166 @@
+"""Exact agreement of the compiled backends with the numpy reference.
+
+The arithmetic is integer-exact (see rrnn.couplings), so the c and numba
+backends must reproduce the reference's final states, step counts, flags and
+fields bit for bit, for every coupling kind, activation, update rule and thread
+count.
+"""
+
+import zlib
+
+import numpy as np
+import pytest
+
+import rrnn
+from rrnn import couplings
+
+N = 97          # not a multiple of 64: padding bits are exercised
+BATCH = 5
+MAX_STEPS = 40
+
+
+def _sparse_random(n, density, rng, positive=False):
+    mask = rng.random((n, n)) < density
+    rows, cols = np.nonzero(mask)
+    vals = rng.random(rows.size) * 0.8 if positive else rng.normal(0, 0.3, rows.size)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    return couplings.sparse(indptr, cols, vals, n)
+
+
+def _coupling_cases(n, seed):
+    rng = np.random.default_rng(seed)
+    binary = couplings.binary(n, seed=seed, backend="numpy")
+    gauss = couplings.gaussian(n, seed=seed)
+    dense = couplings.dense(rng.normal(0, 1 / np.sqrt(n), (n, n)))
+    sparse = _sparse_random(n, 0.05, rng)
+    return {
+        "binary": binary,
+        "gaussian": gauss,
+        "dense": dense,
+        "sparse": sparse,
+        "binary+sparse": binary + _sparse_random(n, 0.03, rng, positive=True),
+        "gaussian+sparse": gauss + sparse,
+        "binary+dense+sparse": binary + dense + sparse,
+    }
+
+
+CASES = _coupling_cases(N, seed=7)
+
+
+def _inputs(kind, activation, variant, rng):
+    """Initial states plus field/threshold for one configuration."""
+    low = -1 if activation == "sign" else 0
+    s0 = np.where(rng.random((BATCH, N)) < 0.5, 1, low).astype(np.int8)
+    if variant == "plain":
+        return s0, None, 0.0
+    if variant == "field":
+        return s0, rng.normal(0, 0.2, N), 0.05
+    # per-trajectory fields and per-unit thresholds
+    return s0, rng.normal(0, 0.2, (BATCH, N)), rng.normal(0, 0.1, N)
+
+
+_REFERENCE_CACHE = {}
+
+
+def _reference(key, J, s0, kwargs):
+    if key not in _REFERENCE_CACHE:
+        _REFERENCE_CACHE[key] = rrnn.simulate(J, s0, backend="numpy", **kwargs)
+    return _REFERENCE_CACHE[key]
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
+@pytest.mark.parametrize("update", ["sync", "async"])
+@pytest.mark.parametrize("self_coupling", [0.0, 0.4])
+@pytest.mark.parametrize("variant", ["plain", "field", "batch-field"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_simulate_matches_reference(fast_backend, kind, activation, update, self_coupling,
+                                    variant, n_threads):
+    rng = np.random.default_rng(zlib.crc32(f"{kind}/{activation}/{variant}".encode()))
+    s0, field, threshold = _inputs(kind, activation, variant, rng)
+    kwargs = dict(self_coupling=self_coupling, field=field, threshold=threshold,
+                  activation=activation, update=update, max_steps=MAX_STEPS, seed=11)
+    key = (kind, activation, update, self_coupling, variant)
+    ref = _reference(key, CASES[kind], s0, kwargs)
+    got = rrnn.simulate(CASES[kind], s0, backend=fast_backend.name, n_threads=n_threads, **kwargs)
+    np.testing.assert_array_equal(got.states, ref.states)
+    np.testing.assert_array_equal(got.steps, ref.steps)
+    np.testing.assert_array_equal(got.converged, ref.converged)
+    np.testing.assert_array_equal(got.period, ref.period)
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
+def test_local_fields_match_reference(fast_backend, kind, activation, rng):
+    s, field, threshold = _inputs(kind, activation, "batch-field", rng)
+    kwargs = dict(self_coupling=0.3, field=field, threshold=threshold, activation=activation)
+    ref = rrnn.local_fields(CASES[kind], s, backend="numpy", **kwargs)
+    got = rrnn.local_fields(CASES[kind], s, backend=fast_backend.name, n_threads=2, **kwargs)
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_reference_fields_equal_dense_formula(rng):
+    """The oracle itself against the definition h = J s + J_D s + field - threshold."""
+    J = CASES["binary+dense+sparse"]
+    s = rng.choice([-1, 1], size=(3, N)).astype(np.int8)
+    field = rng.normal(size=N)
+    h = rrnn.local_fields(J, s, self_coupling=0.25, field=field, threshold=0.1, backend="numpy")
+    expected = s @ J.to_dense().T + 0.25 * s + field - 0.1
+    np.testing.assert_allclose(h, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 63, 64, 65, 200])
+def test_binary_generation_identical(fast_backend, n):
+    ref = couplings.binary(n, seed=3, backend="numpy")
+    for n_threads in (1, 2):
+        got = couplings.binary(n, seed=3, backend=fast_backend.name, n_threads=n_threads)
+        np.testing.assert_array_equal(got.bits, ref.bits)
+
+
+@pytest.mark.parametrize("n", [1, 5, 64, 65, 130, 257])
+def test_transpose_bits(fast_backend, n, reference):
+    rows = reference.generate_binary(99, n)
+    got = fast_backend.transpose_bits(rows, n, 2)
+    np.testing.assert_array_equal(got, reference.transpose_bits(rows, n))
+
+
+def test_async_order_depends_on_seed_only(fast_backend, rng):
+    """Same seed -> same trajectory on any backend; another seed -> another one."""
+    J = CASES["gaussian"]
+    s0 = rng.choice([-1, 1], size=(BATCH, N))
+    a = rrnn.simulate(J, s0, update="async", seed=1, max_steps=1, backend=fast_backend.name)
+    b = rrnn.simulate(J, s0, update="async", seed=1, max_steps=1, backend="numpy")
+    c = rrnn.simulate(J, s0, update="async", seed=2, max_steps=1, backend=fast_backend.name)
+    np.testing.assert_array_equal(a.states, b.states)
+    assert not np.array_equal(a.states, c.states)
+
+
+def test_c_simd_levels_agree(monkeypatch, rng):
+    """Every SIMD level this CPU supports gives the reference's results."""
+    module, reason = rrnn.backends.load("c")
+    if module is None:
+        pytest.skip(f"c backend unavailable: {reason}")
+    levels = [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
+    J = CASES["binary+dense+sparse"]
+    s0 = rng.choice([-1, 1], size=(9, N))
+    ref = rrnn.simulate(J, s0, self_coupling=0.2, backend="numpy", max_steps=30)
+    for level in levels:
+        monkeypatch.setenv("RRNN_SIMD", level)
+        got = rrnn.simulate(J, s0, self_coupling=0.2, backend="c", max_steps=30)
+        np.testing.assert_array_equal(got.states, ref.states, err_msg=level)
+        np.testing.assert_array_equal(got.steps, ref.steps, err_msg=level)
+        bits = couplings.binary(300, seed=5, backend="c")
+        np.testing.assert_array_equal(bits.bits, couplings.binary(300, seed=5, backend="numpy").bits)
+
+
+def test_large_batch_sync_matches_reference_at_n_above_block_sizes(fast_backend, rng):
+    """A batch wider than the kernels' register blocks and n over several words."""
+    n = 321
+    J = couplings.binary(n, seed=21, backend="numpy")
+    s0 = rng.choice([-1, 1], size=(37, n))
+    for jd in (0.0, 0.6):
+        ref = rrnn.simulate(J, s0, self_coupling=jd, backend="numpy", max_steps=25)
+        got = rrnn.simulate(J, s0, self_coupling=jd, backend=fast_backend.name, max_steps=25, n_threads=2)
+        np.testing.assert_array_equal(got.states, ref.states)
+        np.testing.assert_array_equal(got.steps, ref.steps)
+        np.testing.assert_array_equal(got.period, ref.period)

@@ -1,0 +1,122 @@
+"""Bad input raises a clear error naming the parameter, before any work starts."""
+
+import numpy as np
+import pytest
+
+import rrnn
+from rrnn import couplings
+
+
+@pytest.fixture
+def J():
+    return couplings.binary(20, seed=0, backend="numpy")
+
+
+@pytest.fixture
+def s0():
+    return np.ones(20, dtype=np.int8)
+
+
+def test_wrong_state_shape(J):
+    with pytest.raises(ValueError, match=r"s0: expected shape \(20,\)"):
+        rrnn.simulate(J, np.ones(21), backend="numpy")
+    with pytest.raises(ValueError, match="s0"):
+        rrnn.simulate(J, np.ones((2, 3, 20)), backend="numpy")
+
+
+def test_states_outside_allowed_values(J):
+    bad = np.ones(20)
+    bad[3] = 0
+    with pytest.raises(ValueError, match=r"s0: sign states must be -1 or 1; found 0.* \(0, 3\)"):
+        rrnn.simulate(J, bad, backend="numpy")
+    with pytest.raises(ValueError, match="heaviside states must be 0 or 1"):
+        rrnn.simulate(J, -np.ones(20), activation="heaviside", backend="numpy")
+    with pytest.raises(ValueError, match="s0"):
+        rrnn.simulate(J, np.full(20, np.nan), backend="numpy")
+
+
+def test_wrong_state_dtype(J):
+    with pytest.raises(TypeError, match="s0: expected a numeric array"):
+        rrnn.simulate(J, np.array(["a"] * 20), backend="numpy")
+
+
+def test_nan_couplings():
+    m = np.zeros((4, 4))
+    m[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"matrix: entries must be finite; found nan at \(1, 2\)"):
+        couplings.dense(m)
+    with pytest.raises(ValueError, match="values: entries must be finite"):
+        couplings.sparse([0, 1, 1], [1], [np.inf], 2)
+
+
+def test_zero_and_bad_n():
+    with pytest.raises(ValueError, match="n: expected an int >= 1, got 0"):
+        couplings.binary(0)
+    with pytest.raises(TypeError, match="n: expected an int"):
+        couplings.gaussian(3.5)
+    with pytest.raises(ValueError, match=r"matrix: expected a square \(n, n\) array, got shape \(0, 0\)|matrix size n"):
+        couplings.dense(np.zeros((0, 0)))
+    with pytest.raises(ValueError, match="square"):
+        couplings.dense(np.zeros((3, 4)))
+
+
+def test_negative_max_steps(J, s0):
+    with pytest.raises(ValueError, match="max_steps: expected an int >= 0, got -1"):
+        rrnn.simulate(J, s0, max_steps=-1, backend="numpy")
+    with pytest.raises(TypeError, match="max_steps: expected an int"):
+        rrnn.simulate(J, s0, max_steps=2.5, backend="numpy")
+
+
+def test_unknown_backend_activation_update(J, s0, monkeypatch):
+    with pytest.raises(ValueError, match="backend: unknown backend 'cuda'"):
+        rrnn.simulate(J, s0, backend="cuda")
+    monkeypatch.setenv("RRNN_BACKEND", "fortran")
+    with pytest.raises(ValueError, match="RRNN_BACKEND: unknown backend 'fortran'"):
+        rrnn.simulate(J, s0)
+    monkeypatch.delenv("RRNN_BACKEND")
+    with pytest.raises(ValueError, match="activation: expected one of 'sign', 'heaviside', got 'tanh'"):
+        rrnn.simulate(J, s0, activation="tanh", backend="numpy")
+    with pytest.raises(ValueError, match="update: expected one of 'sync', 'async', got 'glauber'"):
+        rrnn.simulate(J, s0, update="glauber", backend="numpy")
+
+
+def test_bad_scalars_and_vectors(J, s0):
+    with pytest.raises(ValueError, match="self_coupling: expected a finite number, got nan"):
+        rrnn.simulate(J, s0, self_coupling=float("nan"), backend="numpy")
+    with pytest.raises(ValueError, match=r"field: expected a scalar or shape \(20,\)"):
+        rrnn.simulate(J, s0, field=np.zeros(19), backend="numpy")
+    with pytest.raises(ValueError, match="threshold: values must be finite"):
+        rrnn.simulate(J, s0, threshold=np.full(20, np.inf), backend="numpy")
+    with pytest.raises(ValueError, match="n_threads: expected an int >= 1, got 0"):
+        rrnn.simulate(J, s0, n_threads=0, backend="numpy")
+    with pytest.raises(ValueError, match="seed: expected an int >= 0"):
+        rrnn.simulate(J, s0, update="async", seed=-3, backend="numpy")
+
+
+def test_network_that_cannot_fit_is_refused_before_allocation():
+    # 10^7 units bit-packed is 12.5 TB: refused with the estimate, instantly.
+    with pytest.raises(MemoryError, match=r"binary\(n=10000000\) needs about 12.50 TB"):
+        couplings.binary(10_000_000)
+    with pytest.raises(MemoryError, match=r"gaussian\(n=3000000\) needs about"):
+        couplings.gaussian(3_000_000)
+
+
+def test_bad_sparse_structure():
+    with pytest.raises(ValueError, match=r"indptr: expected shape \(4,\)"):
+        couplings.sparse([0, 1], [0], [1.0], 3)
+    with pytest.raises(ValueError, match=r"indices: expected columns in \[0, 3\)"):
+        couplings.sparse([0, 1, 1, 1], [5], [1.0], 3)
+
+
+def test_sum_of_mismatched_sizes():
+    with pytest.raises(ValueError, match="different sizes"):
+        couplings.binary(4, backend="numpy") + couplings.binary(5, backend="numpy")
+
+
+def test_bad_simd_request(monkeypatch, J, s0):
+    module, reason = rrnn.backends.load("c")
+    if module is None:
+        pytest.skip(f"c backend unavailable: {reason}")
+    monkeypatch.setenv("RRNN_SIMD", "sse9")
+    with pytest.raises(ValueError, match="RRNN_SIMD: unknown level 'sse9'"):
+        rrnn.simulate(J, s0, backend="c")
