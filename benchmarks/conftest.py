@@ -1,0 +1,52 @@
+"""Benchmark helpers: shared large matrices (built once per session) and ratios.
+
+Run with ``python -m pytest benchmarks/ --benchmark-only``; every benchmark
+measures its baseline (memory-bandwidth probe or numpy) in the same run and
+stores the ratio in ``extra_info`` so the JSON report and the README quote
+ratios rather than noisy absolute times.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+import rrnn
+from rrnn import backends
+
+N_LARGE = int(os.environ.get("RRNN_BENCH_N", "100000"))
+THREADS = int(os.environ.get("RRNN_BENCH_THREADS", "2"))
+
+
+def c_backend_or_skip():
+    module, reason = backends.load("c")
+    if module is None:
+        pytest.skip(f"c backend unavailable: {reason}")
+    return module
+
+
+@pytest.fixture(scope="session")
+def c_backend():
+    return c_backend_or_skip()
+
+
+@pytest.fixture(scope="session")
+def large_binary(c_backend):
+    """The n = N_LARGE binary matrix (1.25 GB at 100,000), generated once."""
+    return rrnn.couplings.binary(N_LARGE, seed=0, backend="c", n_threads=THREADS)
+
+
+def median(benchmark) -> float:
+    return benchmark.stats.stats.median
+
+
+def time_median(fn, repeat=5) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` calls, after one warm-up call."""
+    import time
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))

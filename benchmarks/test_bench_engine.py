@@ -1,0 +1,132 @@
+"""Engine benchmarks (issue: engine acceptance 5), each with its baseline in the same run.
+
+- one sync step at n = 100,000, one state, against streaming the packed matrix
+  once (memory-bandwidth probe ``rrnn_stream_read``);
+- a batch of 64 states at n = 100,000: coupling-word x state operations per second;
+- n = 16,384, batch 64 against numpy float32 ``where(J @ S >= 0, 1, -1)``;
+- an async sweep near convergence, time against the number of flips;
+- generating the n = 100,000 binary matrix.
+"""
+
+import numpy as np
+import pytest
+
+import rrnn
+from rrnn.backends.base import n_words
+from rrnn.backends.numpy_ref import pack_bits
+
+from .conftest import N_LARGE, THREADS, median, time_median
+
+
+def _states(n, batch, seed):
+    return np.random.default_rng(seed).choice(np.array([-1, 1], dtype=np.int8), size=(batch, n))
+
+
+def test_bandwidth_probe(benchmark, c_backend, large_binary):
+    """Baseline: read the packed matrix once (GB/s in extra_info)."""
+    bits = large_binary.bits
+    benchmark.pedantic(c_backend.stream_read, args=(bits, THREADS), rounds=7, warmup_rounds=1)
+    benchmark.extra_info["GB/s"] = bits.nbytes / median(benchmark) / 1e9
+
+
+def test_sync_step_one_state(benchmark, c_backend, large_binary):
+    """One full field computation + sign at n = 100,000: ratio to the bandwidth probe."""
+    s = _states(N_LARGE, 1, 1)
+    bits = large_binary.bits
+    probe = time_median(lambda: c_backend.stream_read(bits, THREADS), repeat=7)
+
+    def step():
+        h = rrnn.local_fields(large_binary, s, backend="c", n_threads=THREADS)
+        return np.where(h >= 0, 1, -1)
+
+    benchmark.pedantic(step, rounds=7, warmup_rounds=1)
+    t = median(benchmark)
+    benchmark.extra_info.update(probe_s=probe, ratio_to_stream=t / probe,
+                                stream_GBps=bits.nbytes / probe / 1e9)
+
+
+def test_batch64_word_rate(benchmark, c_backend, large_binary):
+    """Batched XOR/popcount pass, 64 states: G coupling-word x state operations per second."""
+    s = _states(N_LARGE, 64, 2)
+    packed = pack_bits((s < 0).astype(np.uint8))
+    bits = large_binary.bits
+    benchmark.pedantic(c_backend.xor_popcount, args=(bits, packed, THREADS), rounds=5,
+                       warmup_rounds=1)
+    words = N_LARGE * n_words(N_LARGE) * 64
+    benchmark.extra_info["G_words_per_s"] = words / median(benchmark) / 1e9
+
+
+def test_batch64_full_step_word_rate(benchmark, c_backend, large_binary):
+    """The same through the public API (local_fields, float64 fields out)."""
+    s = _states(N_LARGE, 64, 3)
+    benchmark.pedantic(rrnn.local_fields, args=(large_binary, s),
+                       kwargs=dict(backend="c", n_threads=THREADS), rounds=5, warmup_rounds=1)
+    words = N_LARGE * n_words(N_LARGE) * 64
+    benchmark.extra_info["G_words_per_s"] = words / median(benchmark) / 1e9
+
+
+@pytest.fixture(scope="module")
+def medium_problem(c_backend):
+    n, batch = 16384, 64
+    J = rrnn.couplings.binary(n, seed=5, backend="c", n_threads=THREADS)
+    signs = J.signs().astype(np.float32)          # +-1 pattern, 1 GB float32
+    S = _states(n, batch, 4)
+    return J, signs, S
+
+
+def test_n16384_batch64_vs_numpy(benchmark, medium_problem):
+    """rrnn sync step vs numpy float32 where(J @ S >= 0, 1, -1): same result, speed ratio."""
+    J, signs, S = medium_problem
+    St = np.ascontiguousarray(S.T.astype(np.float32))
+
+    def numpy_step():
+        return np.where(signs @ St >= 0, 1, -1).astype(np.int8)
+
+    def rrnn_step():
+        h = rrnn.local_fields(J, S, backend="c", n_threads=THREADS)
+        return np.where(h >= 0, 1, -1).astype(np.int8)
+
+    np.testing.assert_array_equal(rrnn_step(), numpy_step().T)
+    numpy_time = time_median(numpy_step, repeat=3)
+    benchmark.pedantic(rrnn_step, rounds=7, warmup_rounds=1)
+    benchmark.extra_info.update(numpy_s=numpy_time, speedup_vs_numpy=numpy_time / median(benchmark))
+
+
+@pytest.fixture(scope="module")
+def converged_state(large_binary):
+    """A fixed point of the n = 100,000 network at J_D = 1 (async), plus the transpose."""
+    s0 = _states(N_LARGE, 1, 6)
+    res = rrnn.simulate(large_binary, s0, self_coupling=1.0, update="async", seed=0,
+                        backend="c", n_threads=THREADS, max_steps=100)
+    assert res.converged[0]
+    return res.states[0]
+
+
+@pytest.mark.parametrize("flips", [0, 10, 100, 1000, 10000], ids=lambda f: f"flips={f}")
+def test_async_sweep_cost_vs_flips(benchmark, large_binary, converged_state, flips):
+    """Time of one async sweep from a fixed point with ``flips`` units perturbed.
+
+    The sweep costs O(n) for the visits plus O(n) per flip (one column of the
+    transposed matrix), not O(n^2): the extra_info records the flips made.
+    """
+    rng = np.random.default_rng(flips)
+    s = converged_state.copy()
+    idx = rng.choice(N_LARGE, size=flips, replace=False)
+    s[idx] = -s[idx]
+
+    def sweep():
+        return rrnn.simulate(large_binary, s, self_coupling=1.0, update="async", seed=1,
+                             max_steps=1, backend="c", n_threads=1)
+
+    res = benchmark.pedantic(sweep, rounds=5, warmup_rounds=1)
+    stream = time_median(lambda: rrnn.local_fields(large_binary, s, backend="c", n_threads=THREADS),
+                         repeat=3)
+    benchmark.extra_info.update(perturbed=flips, changed_in_sweep=int(np.sum(res.states[0] != s)),
+                                full_field_s=stream, ratio_to_one_full_field=median(benchmark) / stream)
+
+
+def test_generate_binary_100k(benchmark, c_backend):
+    """Generating the n = 100,000 packed matrix (target: <= 1 s on 2 cores)."""
+    benchmark.pedantic(rrnn.couplings.binary, args=(N_LARGE,),
+                       kwargs=dict(seed=1, backend="c", n_threads=THREADS), rounds=3, warmup_rounds=1)
+    benchmark.extra_info["seconds"] = median(benchmark)
