@@ -54,6 +54,22 @@ def check_real(value, name: str) -> float:
     return value
 
 
+def check_self_coupling(value, batch: int) -> np.ndarray:
+    """J_D as a float or one per trajectory; returns (batch,) float64."""
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return np.full(batch, check_real(value, "self_coupling"))
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"self_coupling: expected real numbers, got dtype {arr.dtype}")
+    if arr.shape != (batch,):
+        raise ValueError(f"self_coupling: expected a number or shape ({batch},) (one per "
+                         f"trajectory), got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("self_coupling: values must be finite (found NaN or inf)")
+    return arr
+
+
 def check_choice(value, name: str, choices: dict) -> int:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name}: expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import backends, memory
 from . import random as rrandom
-from ._validation import (check_activation, check_int, check_n_threads, check_real,
+from ._validation import (check_activation, check_int, check_n_threads, check_self_coupling,
                           check_states, check_update, check_vector)
 from .backends.base import UPDATE_ASYNC
 from .couplings import as_couplings
@@ -63,7 +63,7 @@ def _prepare(J, s, self_coupling, field, threshold, activation, n_threads, state
     act = check_activation(activation)
     states = check_states(s, J.n, act, name=state_name)
     batch = states.shape[0]
-    jd = check_real(self_coupling, "self_coupling")
+    jd = check_self_coupling(self_coupling, batch)
     f = check_vector(field, "field", J.n, batch)
     th = check_vector(threshold, "threshold", J.n, batch)
     bias = np.ascontiguousarray(np.subtract(f, th))
@@ -82,8 +82,9 @@ def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     s0 : array_like (n,) or (batch, n)
         Initial states: +-1 for ``sign``, 0/1 for ``heaviside``. Each row is an
         independent trajectory.
-    self_coupling : float
-        J_D, the weight of each unit on itself.
+    self_coupling : float or array_like (batch,)
+        J_D, the weight of each unit on itself; one value per trajectory
+        when an array (used by bisection on J_D).
     field, threshold : None, float, ndarray (n,) or (batch, n)
         External field and threshold (``field - threshold`` enters h).
     activation : {"sign", "heaviside"}

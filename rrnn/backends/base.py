@@ -16,7 +16,9 @@ order_key, n_threads) -> (steps int64, converged bool, period int64)``,
 updating ``states`` (batch, n) int8 in place;
 ``count_fixed_points(J, bias, self_coupling, activation, n_threads) -> int``.
 
-``bias`` is ``field - threshold``, float64, of shape (n,) or (batch, n).
+``bias`` is ``field - threshold``, float64, of shape (n,) or (batch, n);
+``self_coupling`` is float64 of shape (batch,) (one J_D per trajectory) for
+``local_fields`` and ``simulate``, a float for ``count_fixed_points``.
 """
 
 from __future__ import annotations

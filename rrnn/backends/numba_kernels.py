@@ -275,19 +275,20 @@ def add_column_sparse(ptr, idx, val, j, delta, acc):
 
 
 @njit(**_KW)
-def field(i, x, bias, self_coupling,
-          has_bin, acc_b, bin_scale, has_dense, acc_d, dense_scale,
-          has_sp, acc_s, sparse_scale):
-    """The local field of unit i, float64 operations in the reference order."""
+def field(a_b, bin_scale, a_d, dense_scale, a_s, sparse_scale, has_bin, has_dense, has_sp,
+          self_coupling, x_i, bias_i):
+    """The local field of one unit from its accumulators, float64 operations in
+    the reference order. Scalars only: array arguments in a per-unit call cost
+    reference counting inside the hot loop."""
     h = 0.0
     if has_bin:
-        h += np.float64(acc_b[i]) * bin_scale
+        h += np.float64(a_b) * bin_scale
     if has_dense:
-        h += np.float64(acc_d[i]) * dense_scale
+        h += np.float64(a_d) * dense_scale
     if has_sp:
-        h += np.float64(acc_s[i]) * sparse_scale
-    h += self_coupling * np.float64(x[i])
-    h += bias[i]
+        h += np.float64(a_s) * sparse_scale
+    h += self_coupling * np.float64(x_i)
+    h += bias_i
     return h
 
 
@@ -402,31 +403,11 @@ def _full_accs(jt, x, packed, heaviside, rsum, acc_b, acc_d, acc_s):
 
 
 @njit(**_KW)
-def _add_column(jt, j, delta, acc_b, acc_d, acc_s):
-    (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
-     has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
-    if has_bin:
-        add_column_binary(bin_cols, j, delta, acc_b)
-    if has_dense:
-        add_column_dense(dense_cols, j, delta, acc_d)
-    if has_sp:
-        add_column_sparse(sp_col_ptr, sp_col_idx, sp_col_val, j, delta, acc_s)
-
-
-@njit(**_KW)
-def _field_of(jt, i, x, bias, self_coupling, acc_b, acc_d, acc_s):
-    (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
-     has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
-    return field(i, x, bias, self_coupling, has_bin, acc_b, bin_scale,
-                 has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale)
-
-
-@njit(**_KW)
-def _is_fixed(jt, x, bias, self_coupling, low, acc_b, acc_d, acc_s):
+def _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
+              has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale):
     for i in range(x.shape[0]):
-        h = _field_of(jt, i, x, bias, self_coupling, acc_b, acc_d, acc_s)
+        h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
+                  has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
         new = 1 if h >= 0 else low
         if new != x[i]:
             return False
@@ -453,7 +434,8 @@ def run_sync(jt, x, bias, self_coupling, activation, max_steps, rsum,
     for _ in range(max_steps):
         nflip = 0
         for i in range(n):
-            h = _field_of(jt, i, x, bias, self_coupling, acc_b, acc_d, acc_s)
+            h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
+                      has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
             v = 1 if h >= 0 else low
             new[i] = v
             if v != x[i]:
@@ -497,7 +479,8 @@ def run_sync(jt, x, bias, self_coupling, activation, max_steps, rsum,
             power *= 2
             lam = 0
     if not converged and period == -1:
-        if _is_fixed(jt, x, bias, self_coupling, low, acc_b, acc_d, acc_s):
+        if _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
+                     has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale):
             converged = True
             period = 0
     return steps, converged, period
@@ -508,7 +491,9 @@ def run_async(jt, x, bias, self_coupling, activation, max_steps, order_key, row,
               rsum, packed, acc_b, acc_d, acc_s, perm):
     """Asynchronous sweeps of one trajectory, as ``numpy_ref._run_async``;
     a sweep costs O(n) plus O(n) per flipped unit."""
-    n = x.shape[0]
+    (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
+     has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
+     sparse_scale, has_sp) = jt
     heaviside = activation != ACT_SIGN
     low = -1 if activation == ACT_SIGN else 0
     _full_accs(jt, x, packed, heaviside, rsum, acc_b, acc_d, acc_s)
@@ -519,10 +504,17 @@ def run_async(jt, x, bias, self_coupling, activation, max_steps, order_key, row,
         changed = 0
         for k in range(n):
             i = perm[k]
-            h = _field_of(jt, i, x, bias, self_coupling, acc_b, acc_d, acc_s)
+            h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
+                      has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
             v = 1 if h >= 0 else low
             if v != x[i]:
-                _add_column(jt, i, np.int64(v) - np.int64(x[i]), acc_b, acc_d, acc_s)
+                delta = np.int64(v) - np.int64(x[i])
+                if has_bin:
+                    add_column_binary(bin_cols, i, delta, acc_b)
+                if has_dense:
+                    add_column_dense(dense_cols, i, delta, acc_d)
+                if has_sp:
+                    add_column_sparse(sp_col_ptr, sp_col_idx, sp_col_val, i, delta, acc_s)
                 x[i] = v
                 changed += 1
         if changed == 0:
@@ -530,7 +522,8 @@ def run_async(jt, x, bias, self_coupling, activation, max_steps, order_key, row,
             break
         steps += 1
     if not converged:
-        converged = _is_fixed(jt, x, bias, self_coupling, low, acc_b, acc_d, acc_s)
+        converged = _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
+                              has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale)
     return steps, converged, (0 if converged else -1)
 
 
@@ -620,8 +613,8 @@ def count_fixed_points(cols_b, cols_d, cols_s, has_b, has_d, has_s,
                         acc_s[i] += cols_s[j, i] * delta
             fixed = True
             for i in range(n):
-                h = field(i, x, bias, self_coupling, has_b, acc_b, bin_scale,
-                          has_d, acc_d, dense_scale, has_s, acc_s, sparse_scale)
+                h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
+                          has_b, has_d, has_s, self_coupling, x[i], bias[i])
                 v = 1 if h >= 0 else low
                 if v != x[i]:
                     fixed = False

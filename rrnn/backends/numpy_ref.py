@@ -101,13 +101,16 @@ def integer_matrices(J: KernelCouplings) -> list[tuple[np.ndarray, float]]:
 # fields and dynamics
 # --------------------------------------------------------------------------
 
-def _fields(terms, x: np.ndarray, bias: np.ndarray, self_coupling: float) -> np.ndarray:
-    """Local fields of states x (..., n) int8, as float64, in the fixed order."""
+def _fields(terms, x: np.ndarray, bias: np.ndarray, self_coupling) -> np.ndarray:
+    """Local fields of states x (..., n) int8, as float64, in the fixed order.
+
+    ``self_coupling`` is a float or an array broadcasting against x[..., 0].
+    """
     xi = x.astype(np.int64)
     h = np.zeros(x.shape, dtype=np.float64)
     for c, scale in terms:
         h += (xi @ c.T).astype(np.float64) * scale
-    h += self_coupling * x.astype(np.float64)
+    h += np.asarray(self_coupling, dtype=np.float64)[..., None] * x.astype(np.float64)
     h += bias
     return h
 
@@ -122,16 +125,21 @@ def _bias_row(bias: np.ndarray, b: int) -> np.ndarray:
 
 
 def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
-                 self_coupling: float, n_threads: int = 1) -> np.ndarray:
-    """Local fields (batch, n) float64 of states (batch, n) int8."""
-    terms = integer_matrices(J)
-    return _fields(terms, states, bias if bias.ndim == 1 else bias, self_coupling)
+                 self_coupling: np.ndarray, n_threads: int = 1) -> np.ndarray:
+    """Local fields (batch, n) float64 of states (batch, n) int8.
+
+    ``self_coupling`` is (batch,) float64: one J_D per row.
+    """
+    self_coupling = np.broadcast_to(np.asarray(self_coupling, dtype=np.float64), states.shape[:1])
+    return _fields(integer_matrices(J), states, bias, self_coupling)
 
 
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
-             self_coupling: float, activation: int, update: int, max_steps: int,
+             self_coupling: np.ndarray, activation: int, update: int, max_steps: int,
              order_key: int, n_threads: int = 1):
     """Run every row of ``states`` (batch, n) int8 in place; see module doc.
+
+    ``self_coupling`` is (batch,) float64: one J_D per row.
 
     Returns
     -------
@@ -141,13 +149,14 @@ def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
     """
     terms = integer_matrices(J)
     batch = states.shape[0]
+    self_coupling = np.broadcast_to(np.asarray(self_coupling, dtype=np.float64), (batch,))
     steps = np.zeros(batch, dtype=np.int64)
     converged = np.zeros(batch, dtype=bool)
     period = np.full(batch, -1, dtype=np.int64)
     run = _run_sync if update == UPDATE_SYNC else _run_async
     for b in range(batch):
         steps[b], converged[b], period[b] = run(
-            terms, states[b], _bias_row(bias, b), self_coupling, activation,
+            terms, states[b], _bias_row(bias, b), float(self_coupling[b]), activation,
             max_steps, order_key, b)
     return steps, converged, period
 

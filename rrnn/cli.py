@@ -1,0 +1,87 @@
+"""The ``rrnn`` console command.
+
+``rrnn scan``    critical self-coupling scan J_D*(N) into HDF5 + PNG (resumable)
+``rrnn config``  print backends, OpenMP, threads, SIMD level and versions
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        return [int(float(x)) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def _add_scan(sub) -> None:
+    p = sub.add_parser("scan", help="critical self-coupling scan J_D*(N) (thesis 3.1)",
+                       description="Bisect the critical self-coupling of random +-1/sqrt(N) "
+                                   "networks for each (coupling draw, initial state); write "
+                                   "HDF5 and a PNG figure. Rerun the same command to resume.")
+    p.add_argument("--out", default="results/critical_scan.h5", help="HDF5 output (default: %(default)s)")
+    p.add_argument("--sizes", type=_sizes, default=[500, 1000, 2000, 4000, 8000],
+                   help="comma-separated N values (default: 500,1000,2000,4000,8000: about a minute)")
+    p.add_argument("--draws", type=int, default=None,
+                   help="coupling draws per N (default: 4e5/N clipped to [4, 32])")
+    p.add_argument("--inits", type=int, default=16, help="initial states per draw (default: 16)")
+    p.add_argument("--max-steps", type=int, default=1000, help="convergence budget (default: 1000)")
+    p.add_argument("--update", choices=["sync", "async"], default="sync")
+    p.add_argument("--tol", type=float, default=1e-3, help="bisection tolerance (default: 1e-3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=["c", "numba", "numpy", "auto"], default=None)
+    p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _run_scan(args) -> int:
+    from .figures import plot_critical_scan
+    from .scans import run_critical_scan
+
+    t0 = time.perf_counter()
+    result = run_critical_scan(args.out, args.sizes, draws=args.draws, inits=args.inits,
+                               max_steps=args.max_steps, update=args.update, tol=args.tol,
+                               seed=args.seed, backend=args.backend, n_threads=args.threads,
+                               progress=not args.no_progress)
+    png, found = plot_critical_scan(result.path)
+    from .figures import read_summary
+    s = read_summary(result.path)
+    print(f"{'N':>8} {'samples':>8} {'median':>8} {'95% CI':>17} {'max':>8}")
+    for i, n in enumerate(s["n"]):
+        print(f"{int(n):>8} {int(s['count'][i]):>8} {s['median'][i]:8.4f} "
+              f"[{s['median_lo'][i]:.4f}, {s['median_hi'][i]:.4f}] {s['max'][i]:8.4f}")
+    if found:
+        print("candidate laws for the median, best first (AICc): "
+              + "; ".join(f"{f.formula} (AICc {f.aicc:.1f})" for f in found))
+    print(f"wrote {result.path} and {png} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="rrnn", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_scan(sub)
+    sub.add_parser("config", help="show backends, OpenMP, SIMD and versions")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "config":
+            from . import show_config
+            show_config()
+            return 0
+        return _run_scan(args)
+    except (ValueError, TypeError, MemoryError) as exc:
+        print(f"rrnn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rrnn: interrupted; finished units are saved, rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

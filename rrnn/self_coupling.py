@@ -1,0 +1,186 @@
+"""Critical self-coupling J_D* of random binary networks (thesis section 3.1).
+
+For a coupling draw J (``J_ij = +-1/sqrt(N)``) and an initial state s0, the
+critical self-coupling of the pair is the smallest J_D for which the dynamics
+reach a fixed point within ``max_steps`` updates. It is located by bisection
+on J_D, assuming convergence is monotone in J_D (larger J_D only pins units
+more). All initial states of a draw run as one batch, each row with its own
+J_D, so each loaded coupling word serves every state.
+
+The thesis's J_D*(N) is the maximum over samples; being an extreme value it
+grows with the number of samples, so :func:`summarize` also reports the
+median and quantiles with bootstrap confidence intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import couplings
+from . import random as rrandom
+from ._validation import check_int, check_n, check_real, check_update
+from .dynamics import simulate
+
+
+def draw_seed(seed, draw: int) -> np.random.SeedSequence:
+    """Seed of coupling draw ``draw``: a pure function of (seed, draw)."""
+    ss = rrandom.as_seed_sequence(seed)
+    return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (int(draw),))
+
+
+def initial_states(n: int, count: int, seed) -> np.ndarray:
+    """``count`` uniformly random +-1 states of ``n`` units, (count, n) int8."""
+    key = rrandom.derive_key(seed, rrandom.PURPOSE_STATES)
+    gen = np.random.Generator(np.random.Philox(key=key))
+    return np.where(gen.random((count, n)) < 0.5, 1, -1).astype(np.int8)
+
+
+def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync",
+                tol: float = 1e-3, jd_start: float = 1.0, seed=None, backend=None,
+                n_threads=None, on_round=None) -> tuple[np.ndarray, np.ndarray]:
+    """Critical J_D of each initial state of one coupling draw.
+
+    Parameters
+    ----------
+    J : rrnn.couplings.Couplings
+    s0 : ndarray (inits, n) int8
+        Initial states (+-1).
+    max_steps, update : as in :func:`rrnn.simulate`
+    tol : float
+        Bisection stops when the bracket is narrower than ``tol``.
+    jd_start : float
+        First upper bracket; doubled until every state converges.
+    seed : seed of the async update orders
+    on_round : callable, optional
+        Called with the number of rows still bisecting after each round.
+
+    Returns
+    -------
+    jd_critical : ndarray (inits,) float64
+        Upper end of the final bracket: the smallest tested J_D that converged.
+    steps_at_critical : ndarray (inits,) int64
+        Convergence steps at that J_D.
+    """
+    rows = s0.shape[0]
+    lo = np.zeros(rows)
+    hi = np.full(rows, float(jd_start))
+    steps_hi = np.zeros(rows, dtype=np.int64)
+
+    def run(idx, jd):
+        res = simulate(J, s0[idx], self_coupling=jd, max_steps=max_steps, update=update,
+                       seed=seed, backend=backend, n_threads=n_threads)
+        return res.converged, res.steps
+
+    # Bracket: double hi until every state converges there.
+    pending = np.arange(rows)
+    while pending.size:
+        conv, steps = run(pending, hi[pending])
+        steps_hi[pending[conv]] = steps[conv]
+        failed = pending[~conv]
+        lo[failed] = hi[failed]
+        hi[failed] *= 2.0
+        if np.any(hi[failed] > 4.0 * np.sqrt(J.n) + 1.0):
+            raise RuntimeError("bisect_draw: no convergence even with J_D above the "
+                               "trivial bound sqrt(n); is max_steps too small?")
+        pending = failed
+    # Bisection on the rows whose bracket is still wide.
+    while True:
+        active = np.flatnonzero(hi - lo > tol)
+        if on_round is not None:
+            on_round(active.size)
+        if active.size == 0:
+            break
+        mid = 0.5 * (lo[active] + hi[active])
+        conv, steps = run(active, mid)
+        hi[active[conv]] = mid[conv]
+        steps_hi[active[conv]] = steps[conv]
+        lo[active[~conv]] = mid[~conv]
+    return hi, steps_hi
+
+
+def critical_self_coupling(n: int, *, matrices: int, inits: int, max_steps: int = 1000,
+                           update: str = "sync", tol: float = 1e-3, seed=None,
+                           backend: str | None = None, n_threads: int | None = None,
+                           jd_start: float = 1.0) -> np.ndarray:
+    """Per-sample critical self-coupling for ``matrices`` draws x ``inits`` states.
+
+    Parameters
+    ----------
+    n : int
+        Network size N.
+    matrices : int
+        Number of coupling draws (each generated once, bit-packed).
+    inits : int
+        Initial states per draw, run as one batch.
+    max_steps : int
+        Convergence budget (sync steps or async sweeps).
+    update : {"sync", "async"}
+    tol : float
+        Bisection tolerance on J_D.
+    seed : int, numpy.random.SeedSequence or None
+        Draw ``m`` uses :func:`draw_seed` ``(seed, m)`` for its couplings,
+        initial states and async orders.
+    backend, n_threads : as in :func:`rrnn.simulate`
+    jd_start : float
+        Initial upper bracket.
+
+    Returns
+    -------
+    ndarray (matrices, inits) float64
+        The smallest J_D (within ``tol``) at which each trajectory converged.
+        J_D* in the thesis's sense is the maximum of this array.
+    """
+    n = check_n(n)
+    matrices = check_int(matrices, "matrices", minimum=1)
+    inits = check_int(inits, "inits", minimum=1)
+    check_int(max_steps, "max_steps", minimum=1)
+    check_update(update)
+    tol = check_real(tol, "tol")
+    if tol <= 0:
+        raise ValueError(f"tol: expected a number > 0, got {tol}")
+    jd_start = check_real(jd_start, "jd_start")
+    if jd_start <= 0:
+        raise ValueError(f"jd_start: expected a number > 0, got {jd_start}")
+    out = np.empty((matrices, inits))
+    for m in range(matrices):
+        ds = draw_seed(seed, m)
+        J = couplings.binary(n, seed=ds, backend=backend, n_threads=n_threads)
+        s0 = initial_states(n, inits, ds)
+        out[m], _ = bisect_draw(J, s0, max_steps=max_steps, update=update, tol=tol,
+                                jd_start=jd_start, seed=ds, backend=backend, n_threads=n_threads)
+    return out
+
+
+def bootstrap_ci(values: np.ndarray, statistic, *, resamples: int = 2000, level: float = 0.95,
+                 seed=0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of ``statistic(values)``."""
+    gen = np.random.default_rng(seed)
+    values = np.asarray(values).ravel()
+    idx = gen.integers(0, values.size, size=(resamples, values.size))
+    stats = np.array([statistic(values[i]) for i in idx])
+    alpha = (1.0 - level) / 2.0
+    return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1.0 - alpha))
+
+
+def summarize(samples: np.ndarray, *, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9), seed=0) -> dict:
+    """Median, quantiles, maximum and bootstrap CIs of per-sample J_D values.
+
+    Parameters
+    ----------
+    samples : ndarray (matrices, inits)
+
+    Returns
+    -------
+    dict with keys ``median``, ``median_ci``, ``max``, ``max_ci``, ``mean``,
+    ``quantiles`` (dict q -> value) and ``count``.
+    """
+    flat = np.asarray(samples, dtype=np.float64).ravel()
+    return {
+        "count": int(flat.size),
+        "mean": float(flat.mean()),
+        "median": float(np.median(flat)),
+        "median_ci": bootstrap_ci(flat, np.median, seed=seed),
+        "max": float(flat.max()),
+        "max_ci": bootstrap_ci(flat, np.max, seed=seed),
+        "quantiles": {float(q): float(np.quantile(flat, q)) for q in quantiles},
+    }

@@ -1,0 +1,203 @@
+"""HDF5 result files: one file per run, written one finished unit at a time.
+
+File layout (every file written by rrnn)::
+
+    /                       attributes: kind, config (JSON), created, rrnn_version,
+                            numpy_version, numba_version, git_revision, backend,
+                            n_threads, seed_entropy
+    /units/<name>/          one group per finished unit of work (e.g. one (N, draw)
+                            of a scan): datasets + attributes, written atomically
+    /summary/...            optional derived tables (rewritten at the end)
+
+Crash safety: each unit is added by copying the file to ``<path>.tmp``,
+writing the unit there and ``os.replace``-ing it over the original, so a kill
+at any moment leaves either the old or the new complete file. Result files of
+scans are small (kB to MB), so the copy costs little next to the unit itself.
+A rerun with the same ``kind`` and configuration resumes: :meth:`ResultFile.done`
+lists the finished units. A rerun with a different configuration is refused.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def git_revision() -> str:
+    """The git revision of the rrnn source tree, or 'unknown'."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _canonical(config: dict) -> str:
+    return json.dumps(config, sort_keys=True, default=_json_default)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"config value {value!r} is not JSON serialisable")
+
+
+class ResultFile:
+    """An HDF5 result file that grows one finished unit at a time.
+
+    Parameters
+    ----------
+    path : str or Path
+    kind : str
+        What the file holds, e.g. ``"critical_self_coupling_scan"``.
+    config : dict
+        Everything that determines the results (JSON-serialisable). A file with
+        the same path but another kind or config is refused.
+    extra_attrs : dict, optional
+        Run metadata stored once (backend, threads, seed entropy, ...).
+    """
+
+    def __init__(self, path, kind: str, config: dict, extra_attrs: dict | None = None):
+        self.path = Path(path)
+        self.kind = kind
+        self.config = config
+        tmp = self._tmp_path()
+        if tmp.exists():          # left by a kill during a write: the original is intact
+            tmp.unlink()
+        if self.path.exists():
+            self._check_matches()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._writing() as f:
+                f.attrs["kind"] = kind
+                f.attrs["config"] = _canonical(config)
+                f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+                f.attrs["rrnn_version"] = _version("rrnn")
+                f.attrs["numpy_version"] = np.__version__
+                f.attrs["numba_version"] = _version("numba")
+                f.attrs["git_revision"] = git_revision()
+                for key, value in (extra_attrs or {}).items():
+                    f.attrs[key] = value if value is not None else "none"
+                f.create_group("units")
+
+    def _tmp_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".tmp")
+
+    def _check_matches(self) -> None:
+        try:
+            with h5py.File(self.path, "r") as f:
+                kind = f.attrs.get("kind")
+                config = f.attrs.get("config")
+        except OSError as exc:
+            raise ValueError(f"output file {str(self.path)!r} exists but is not a readable HDF5 "
+                             f"file ({exc}); move it away or choose another path") from exc
+        if kind != self.kind or config != _canonical(self.config):
+            raise ValueError(
+                f"output file {str(self.path)!r} holds a different run (kind={kind!r}, "
+                f"config={config}); expected kind={self.kind!r}, config={_canonical(self.config)}. "
+                f"Choose another path to start a new run, or rerun with the same arguments to resume")
+
+    @contextmanager
+    def _writing(self):
+        """Open a copy for writing; replace the original only after a clean close."""
+        tmp = self._tmp_path()
+        if self.path.exists():
+            shutil.copyfile(self.path, tmp)
+        try:
+            with h5py.File(tmp, "a") as f:
+                yield f
+            os.replace(tmp, self.path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def done(self) -> set[str]:
+        """Names of the finished units."""
+        names: set[str] = set()
+        with h5py.File(self.path, "r") as f:
+            f["units"].visititems(
+                lambda name, obj: names.add(name) if obj.attrs.get("_unit", False) else None)
+        return names
+
+    def write_unit(self, name: str, arrays: dict, attrs: dict | None = None) -> None:
+        """Store one finished unit atomically.
+
+        Parameters
+        ----------
+        name : str
+            Unit name, unique in the file (e.g. ``"n=10000/draw=3"`` becomes
+            nested groups).
+        arrays : dict of str -> array_like
+            Datasets (compressed when larger than a few kB).
+        attrs : dict, optional
+            Scalar attributes of the unit.
+        """
+        with self._writing() as f:
+            units = f["units"]
+            if name in units:
+                del units[name]
+            g = units.create_group(name)
+            for key, value in arrays.items():
+                value = np.asarray(value)
+                big = value.nbytes > 4096
+                g.create_dataset(key, data=value, compression="gzip" if big else None,
+                                 chunks=True if big else None)
+            for key, value in (attrs or {}).items():
+                g.attrs[key] = value
+            g.attrs["_unit"] = True
+
+    def write_summary(self, arrays: dict, attrs: dict | None = None) -> None:
+        """(Re)write the ``/summary`` group of derived tables."""
+        with self._writing() as f:
+            if "summary" in f:
+                del f["summary"]
+            g = f.create_group("summary")
+            for key, value in arrays.items():
+                g.create_dataset(key, data=np.asarray(value))
+            for key, value in (attrs or {}).items():
+                g.attrs[key] = value
+
+    def read_units(self) -> dict[str, dict]:
+        """All finished units: name -> {dataset: array, 'attrs': dict}."""
+        out: dict[str, dict] = {}
+        with h5py.File(self.path, "r") as f:
+            def visit(name, obj):
+                if obj.attrs.get("_unit", False):
+                    entry = {k: v[()] for k, v in obj.items() if isinstance(v, h5py.Dataset)}
+                    entry["attrs"] = {k: v for k, v in obj.attrs.items() if k != "_unit"}
+                    out[name] = entry
+            f["units"].visititems(visit)
+        return out
+
+
+def read_units(path) -> dict[str, dict]:
+    """Read the finished units of any rrnn result file (for plotting)."""
+    with h5py.File(path, "r") as f:
+        kind, config = f.attrs["kind"], json.loads(f.attrs["config"])
+    return ResultFile(path, kind, config).read_units()
+
+
+def read_config(path) -> tuple[str, dict]:
+    """(kind, config) of an rrnn result file."""
+    with h5py.File(path, "r") as f:
+        return str(f.attrs["kind"]), json.loads(f.attrs["config"])
