@@ -476,6 +476,49 @@ def _sparse_from_scipy(m: sp.csr_matrix) -> SparseCouplings:
     return SparseCouplings(out, scale)
 
 
+def sparse_reinforcement(n: int, d: float, a: float, seed=None) -> SparseCouplings:
+    """Sparse positive reinforcement matrix A of thesis section 3.2.
+
+    About ``n**d`` entries equal to ``a`` at uniformly random off-diagonal
+    positions (without repetition). The count follows the thesis literally:
+    ``K = round(Normal(n**d, 1/sqrt(n**d)))``, clipped to ``[0, n (n - 1)]``;
+    the standard deviation ``n**(-d/2)`` is below 1, so K is ``round(n**d)``
+    up to rare +-1 changes. Use as ``gaussian(n) + sparse_reinforcement(n, d, a)``.
+
+    Parameters
+    ----------
+    n : int
+    d : float
+        Density exponent, typically in (1, 2).
+    a : float
+        Reinforcement strength (any finite value; the thesis uses a > 0).
+    seed : int, numpy.random.SeedSequence or None
+
+    Returns
+    -------
+    SparseCouplings
+    """
+    n = check_n(n)
+    if not (isinstance(d, (int, float, np.integer, np.floating)) and math.isfinite(d) and 0 <= d <= 2):
+        raise ValueError(f"d: expected a number in [0, 2], got {d!r}")
+    if not (isinstance(a, (int, float, np.integer, np.floating)) and math.isfinite(a)):
+        raise ValueError(f"a: expected a finite number, got {a!r}")
+    key = rrandom.derive_key(seed, rrandom.PURPOSE_COUPLINGS)
+    gen = np.random.Generator(np.random.Philox(key=key))
+    mean = float(n) ** d
+    slots = n * (n - 1)
+    count = int(np.clip(np.rint(gen.normal(mean, 1.0 / math.sqrt(mean))), 0, slots))
+    memory.require(40 * count, f"sparse_reinforcement(n={n}, d={d})")
+    # Uniform off-diagonal positions without repetition: index k in [0, n(n-1))
+    # maps to row k // (n-1) and the k % (n-1)-th column other than the row.
+    k = gen.choice(slots, size=count, replace=False) if count < slots else np.arange(slots)
+    rows = k // (n - 1) if n > 1 else k
+    cols = k % (n - 1) if n > 1 else k
+    cols = cols + (cols >= rows)
+    m = sp.csr_matrix((np.full(count, float(a)), (rows, cols)), shape=(n, n))
+    return _sparse_from_scipy(m)
+
+
 def as_couplings(J) -> Couplings:
     """Accept a coupling object or a square array (wrapped with :func:`dense`)."""
     if isinstance(J, Couplings):

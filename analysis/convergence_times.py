@@ -1,0 +1,163 @@
+"""Convergence times T_c(J_D) of random +-1/sqrt(N) networks (thesis figure 3.2).
+
+For each update rule, size N and coupling draw, every (J_D, initial state)
+pair of the grid runs as one row of a single batched simulation (each row its
+own J_D). Stored per unit (update, N, draw): steps, converged and period,
+shape (points, inits). The figure shows the mean convergence time of the
+converged samples against J_D for every N (log y): step plateaus at small N,
+and the power law T_c ~ (J_D - J_D*)^(-gamma) fitted at the largest N.
+
+    python analysis/convergence_times.py --out results/convergence_times.h5
+
+Rerun the same command to resume after an interruption.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import rrnn
+from rrnn import fits, storage
+from rrnn.self_coupling import initial_states
+
+from _common import common_arguments, int_list, progress
+
+KIND = "convergence_times"
+
+
+def run(args) -> storage.ResultFile:
+    grid = np.linspace(args.jd_min, args.jd_max, args.points)
+    config = dict(sizes=args.sizes, updates=args.updates, draws=args.draws, inits=args.inits,
+                  jd_grid=grid.tolist(), max_steps=args.max_steps, seed=args.seed)
+    result = storage.ResultFile(args.out, KIND, config,
+                                extra_attrs=dict(backend=args.backend or "auto"))
+    done = result.done()
+    units = [(u, n, d) for u in args.updates for n in args.sizes for d in range(args.draws)]
+    cost = {n: n * n for n in args.sizes}
+    todo = [x for x in units if f"{x[0]}/n={x[1]}/draw={x[2]}" not in done]
+    bar = progress(sum(cost[n] for _, n, _ in units),
+                   sum(cost[n] for _, n, _ in units) - sum(cost[n] for _, n, _ in todo),
+                   not args.no_progress, unit="work")
+    for update, n, d in todo:
+        bar.set_postfix_str(f"{update} N={n} draw={d}")
+        t0 = time.perf_counter()
+        ds = np.random.SeedSequence(args.seed, spawn_key=(n, d))
+        J = rrnn.couplings.binary(n, seed=ds, backend=args.backend, n_threads=args.threads)
+        s0 = initial_states(n, args.inits, ds)
+        rows = np.repeat(s0[None], grid.size, axis=0).reshape(-1, n)
+        jd = np.repeat(grid, args.inits)
+        res = rrnn.simulate(J, rows, self_coupling=jd, update=update, max_steps=args.max_steps,
+                            seed=ds, backend=args.backend, n_threads=args.threads)
+        shape = (grid.size, args.inits)
+        result.write_unit(f"{update}/n={n}/draw={d}",
+                          {"steps": res.steps.reshape(shape), "converged": res.converged.reshape(shape),
+                           "period": res.period.reshape(shape)},
+                          {"n": n, "draw": d, "update": update, "seconds": time.perf_counter() - t0})
+        bar.update(cost[n])
+    bar.close()
+    return result
+
+
+def load(path):
+    """update -> N -> dict(jd grid, steps (draws*inits, points), converged ...)."""
+    kind, config = storage.read_config(path)
+    grid = np.asarray(config["jd_grid"])
+    out: dict = {}
+    for name, unit in storage.read_units(path).items():
+        a = unit["attrs"]
+        entry = out.setdefault(str(a["update"]), {}).setdefault(int(a["n"]), {"steps": [], "converged": []})
+        entry["steps"].append(unit["steps"].T)
+        entry["converged"].append(unit["converged"].T)
+    for per_n in out.values():
+        for entry in per_n.values():
+            entry["steps"] = np.concatenate(entry["steps"])          # (samples, points)
+            entry["converged"] = np.concatenate(entry["converged"])
+    return grid, out
+
+
+def analyse(path) -> dict:
+    """Mean T_c of converged samples, fraction converged and the power-law fit per N."""
+    grid, data = load(path)
+    table = {}
+    for update, per_n in data.items():
+        for n, e in sorted(per_n.items()):
+            conv = e["converged"]
+            frac = conv.mean(axis=0)
+            with np.errstate(invalid="ignore"):
+                mean_t = np.where(conv.sum(0) > 0, (e["steps"] * conv).sum(0) / conv.sum(0), np.nan)
+            fit = None
+            ok = frac == 1.0                        # J_D where every sample converged
+            if ok.sum() >= 5:
+                j_all = grid[np.argmax(ok)]         # first J_D with full convergence
+                sel = ok & (grid > j_all) & (mean_t > 1)
+                if sel.sum() >= 4:
+                    try:
+                        fit = fits.fit_power_law_divergence(grid[sel], mean_t[sel])
+                    except (RuntimeError, ValueError):
+                        fit = None
+            table[(update, n)] = dict(fraction=frac, mean_steps=mean_t, fit=fit)
+    return {"grid": grid, "table": table}
+
+
+def plot(path, png=None) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = analyse(path)
+    grid, table = res["grid"], res["table"]
+    updates = sorted({u for u, _ in table})
+    fig, axes = plt.subplots(1, len(updates), figsize=(6.5 * len(updates), 4.5), squeeze=False)
+    for ax, update in zip(axes[0], updates):
+        sizes = sorted(n for u, n in table if u == update)
+        colors = plt.cm.viridis(np.linspace(0, 0.9, len(sizes)))
+        for color, n in zip(colors, sizes):
+            e = table[(update, n)]
+            label = f"N={n}"
+            if e["fit"] is not None:
+                f = e["fit"]
+                label += rf" ($\gamma$={f['gamma']:.2f}$\pm${1.96 * f['gamma_stderr']:.2f})"
+            ax.plot(grid, e["mean_steps"], ".-", ms=3, lw=0.8, color=color, label=label)
+        ax.set_yscale("log")
+        ax.set_xlabel(r"self-coupling $J_D$")
+        ax.set_ylabel("mean convergence time (" + ("sweeps" if update == "async" else "steps") + ")")
+        ax.set_title(f"{update} updates: converged samples only")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    png = Path(png) if png else Path(path).with_suffix(".png")
+    fig.savefig(png, dpi=130)
+    plt.close(fig)
+    return png
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="results/convergence_times.h5")
+    p.add_argument("--sizes", type=int_list, default=[800, 1600, 3200, 6400, 12800, 25600, 51200, 102400])
+    p.add_argument("--updates", type=lambda s: s.split(","), default=["sync", "async"])
+    p.add_argument("--jd-min", type=float, default=0.0)
+    p.add_argument("--jd-max", type=float, default=1.5)
+    p.add_argument("--points", type=int, default=61)
+    p.add_argument("--draws", type=int, default=2)
+    p.add_argument("--inits", type=int, default=4)
+    p.add_argument("--max-steps", type=int, default=1000)
+    common_arguments(p)
+    args = p.parse_args(argv)
+    result = run(args)
+    png = plot(result.path)
+    res = analyse(result.path)
+    for (update, n), e in sorted(res["table"].items()):
+        f = e["fit"]
+        if f is not None:
+            print(f"{update:5s} N={n:7d}: gamma = {f['gamma']:.3f} +- {1.96 * f['gamma_stderr']:.3f} "
+                  f"(95%), J_D* = {f['jd_critical']:.4f}")
+    print(f"wrote {result.path} and {png}")
+
+
+if __name__ == "__main__":
+    main()
