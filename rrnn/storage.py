@@ -6,7 +6,8 @@ File layout (every file written by rrnn)::
                             numpy_version, numba_version, git_revision, backend,
                             n_threads, seed_entropy
     /units/<name>/          one group per finished unit of work (e.g. one (N, draw)
-                            of a scan): datasets + attributes, written atomically
+                            of a scan): datasets + attributes (including run_id, the
+                            id of the process that computed it), written atomically
     /summary/...            optional derived tables (rewritten at the end)
 
 Crash safety: each unit is added by copying the file to ``<path>.tmp``,
@@ -24,6 +25,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -81,6 +83,8 @@ class ResultFile:
         self.path = Path(path)
         self.kind = kind
         self.config = config
+        # Identifies this process's writes: a resumed run keeps older units' ids.
+        self.run_id = uuid.uuid4().hex
         tmp = self._tmp_path()
         if tmp.exists():          # left by a kill during a write: the original is intact
             tmp.unlink()
@@ -165,6 +169,7 @@ class ResultFile:
             for key, value in (attrs or {}).items():
                 g.attrs[key] = value
             g.attrs["_unit"] = True
+            g.attrs["run_id"] = self.run_id
 
     def write_summary(self, arrays: dict, attrs: dict | None = None) -> None:
         """(Re)write the ``/summary`` group of derived tables."""
@@ -185,6 +190,7 @@ class ResultFile:
                 if obj.attrs.get("_unit", False):
                     entry = {k: v[()] for k, v in obj.items() if isinstance(v, h5py.Dataset)}
                     entry["attrs"] = {k: v for k, v in obj.attrs.items() if k != "_unit"}
+                    entry["attrs"]["run_id"] = str(obj.attrs.get("run_id", ""))
                     out[name] = entry
             f["units"].visititems(visit)
         return out

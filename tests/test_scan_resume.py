@@ -1,0 +1,77 @@
+"""A scan killed by a real SIGKILL resumes: same results, finished units not recomputed."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rrnn import storage
+from rrnn.scans import KIND
+
+ARGS = ["scan", "--sizes", "60,90", "--draws", "3", "--inits", "4", "--max-steps", "150",
+        "--tol", "0.01", "--backend", "numpy", "--threads", "1", "--no-progress"]
+
+
+def _command(out):
+    return [sys.executable, "-m", "rrnn.cli", *ARGS, "--out", str(out)]
+
+
+def _units(path):
+    if not path.exists():
+        return {}
+    try:
+        return storage.ResultFile(path, KIND, storage.read_config(path)[1]).read_units()
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def test_killed_scan_resumes_without_recomputing(tmp_path):
+    interrupted = tmp_path / "interrupted.h5"
+    proc = subprocess.Popen(_command(interrupted), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while len(_units(interrupted)) < 2:
+            if proc.poll() is not None:
+                pytest.fail(f"scan ended before it could be interrupted: {proc.stderr.read().decode()}")
+            if time.monotonic() > deadline:
+                pytest.fail("scan wrote no unit within 120 s")
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    before = _units(interrupted)
+    assert 2 <= len(before) < 6, f"expected a partial scan, found {len(before)} units"
+
+    subprocess.run(_command(interrupted), check=True, capture_output=True, timeout=300)
+    after = _units(interrupted)
+    assert sorted(after) == sorted(f"n={n}/draw={d}" for n in (60, 90) for d in range(3))
+    for name, unit in before.items():          # finished units were kept, not recomputed
+        assert after[name]["attrs"]["run_id"] == unit["attrs"]["run_id"]
+    new_ids = {after[name]["attrs"]["run_id"] for name in set(after) - set(before)}
+    assert new_ids and not new_ids & {u["attrs"]["run_id"] for u in before.values()}
+
+    fresh = tmp_path / "fresh.h5"
+    subprocess.run(_command(fresh), check=True, capture_output=True, timeout=300)
+    reference = _units(fresh)
+    for name, unit in reference.items():
+        np.testing.assert_array_equal(after[name]["jd_critical"], unit["jd_critical"])
+        np.testing.assert_array_equal(after[name]["steps"], unit["steps"])
+    assert (tmp_path / "interrupted.png").exists()
+
+
+def test_rerun_with_other_arguments_is_refused(tmp_path):
+    out = tmp_path / "scan.h5"
+    subprocess.run([sys.executable, "-m", "rrnn.cli", "scan", "--sizes", "40", "--draws", "1",
+                    "--inits", "2", "--backend", "numpy", "--no-progress", "--out", str(out)],
+                   check=True, capture_output=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "rrnn.cli", "scan", "--sizes", "40", "--draws", "2",
+                           "--inits", "2", "--backend", "numpy", "--no-progress", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "holds a different run" in proc.stderr
