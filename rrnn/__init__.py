@@ -12,13 +12,14 @@ Main entry points::
 from . import couplings, random
 from .config import config, show_config
 from .dynamics import SimulationResult, local_fields, simulate
+from .self_coupling import critical_self_coupling
 from .fixed_points import (annealed_entropy, annealed_fixed_points, annealed_log_fixed_points,
                            count_fixed_points)
 
 __all__ = [
     "couplings", "random", "config", "show_config", "simulate", "local_fields",
     "SimulationResult", "count_fixed_points", "annealed_fixed_points", "annealed_log_fixed_points",
-    "annealed_entropy",
+    "annealed_entropy", "critical_self_coupling",
 ]
 
 __version__ = "0.1.0"
