@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .base import ACT_SIGN, MAX_ENUMERATION_N, UPDATE_SYNC, KernelCouplings, n_words
+from .base import MAX_ENUMERATION_N, UPDATE_SYNC, KernelCouplings, n_words
 
 name = "numba"
 
@@ -53,13 +53,18 @@ def _arr(a, dtype, ndim):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+def _require_cols(J: KernelCouplings) -> None:
+    if ((J.has_binary and J.bin_cols is None) or (J.has_dense and J.dense_cols is None)
+            or (J.has_sparse and J.sp_col_ptr is None)):
+        raise ValueError("KernelCouplings: transposed couplings (*_cols / CSC) are "
+                         "required for simulate and count_fixed_points")
+
+
 def _term_tuple(J: KernelCouplings, need_cols: bool):
     """The coupling terms as the flat tuple the kernels unpack."""
     has_bin, has_dense, has_sp = J.has_binary, J.has_dense, J.has_sparse
-    if need_cols and ((has_bin and J.bin_cols is None) or (has_dense and J.dense_cols is None)
-                      or (has_sp and J.sp_col_ptr is None)):
-        raise ValueError("KernelCouplings: transposed couplings (*_cols / CSC) are "
-                         "required for simulate and count_fixed_points")
+    if need_cols:
+        _require_cols(J)
     return (
         np.int64(J.n),
         _arr(J.bin_rows, np.uint64, 2), _arr(J.bin_cols, np.uint64, 2),
@@ -74,21 +79,22 @@ def _term_tuple(J: KernelCouplings, need_cols: bool):
     )
 
 
-def _bias2d(bias: np.ndarray):
-    """bias (n,) or (batch, n) -> (2-D float64 array, per-row flag)."""
+def _bias2d(bias: np.ndarray, batch: int, n: int):
+    """bias (n,) or (batch, n) -> (2-D float64 array, per-row flag).
+
+    The shape is checked because the kernels index without bounds checks."""
     bias = np.ascontiguousarray(bias, dtype=np.float64)
-    if bias.ndim == 1:
-        return bias.reshape(1, -1), False
-    return bias, True
+    if bias.shape == (n,):
+        return bias.reshape(1, n), False
+    if bias.shape == (batch, n):
+        return bias, True
+    raise ValueError(f"bias: expected shape ({n},) or ({batch}, {n}), got {bias.shape}")
 
 
-def _row_sums(J: KernelCouplings, activation: int) -> np.ndarray:
-    """sum_{j!=i} c_ij of the bit-packed term, needed for heaviside states."""
-    rsum = np.zeros(J.n, dtype=np.int64)
-    if J.has_binary and activation != ACT_SIGN:
-        _k.row_sums_binary(np.ascontiguousarray(J.bin_rows, dtype=np.uint64),
-                           np.int64(J.n), rsum)
-    return rsum
+def _per_row(self_coupling, batch: int) -> np.ndarray:
+    """self_coupling (a float or (batch,)) as a C-contiguous (batch,) float64 array."""
+    return np.ascontiguousarray(
+        np.broadcast_to(np.asarray(self_coupling, dtype=np.float64), (batch,)))
 
 
 # --------------------------------------------------------------------------
@@ -106,6 +112,8 @@ def generate_binary(key: int, n: int, n_threads: int = 1) -> np.ndarray:
 def transpose_bits(rows: np.ndarray, n: int, n_threads: int = 1) -> np.ndarray:
     """Transpose of an (n x n) bit matrix, both bit-packed (n, words) uint64."""
     rows = np.ascontiguousarray(rows, dtype=np.uint64)
+    if rows.shape != (n, n_words(n)):
+        raise ValueError(f"rows: expected shape ({n}, {n_words(n)}), got {rows.shape}")
     cols = np.zeros((n, n_words(n)), dtype=np.uint64)
     with _threads(n_threads):
         _k.transpose_bits(rows, np.int64(n), cols)
@@ -117,21 +125,28 @@ def transpose_bits(rows: np.ndarray, n: int, n_threads: int = 1) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
-                 self_coupling: float, n_threads: int = 1) -> np.ndarray:
-    """Local fields (batch, n) float64 of states (batch, n) int8."""
+                 self_coupling: np.ndarray, n_threads: int = 1) -> np.ndarray:
+    """Local fields (batch, n) float64 of states (batch, n) int8.
+
+    ``self_coupling`` is (batch,) float64 (or a float): one J_D per row.
+    """
     states = np.ascontiguousarray(states, dtype=np.int8)
-    bias2, per_row = _bias2d(bias)
+    if states.ndim != 2 or states.shape[1] != J.n:
+        raise ValueError(f"states: expected shape (batch, {J.n}), got {states.shape}")
+    bias2, per_row = _bias2d(bias, states.shape[0], J.n)
     out = np.empty(states.shape, dtype=np.float64)
     with _threads(n_threads):
         _k.local_fields(_term_tuple(J, need_cols=False), states, bias2, per_row,
-                        float(self_coupling), out)
+                        _per_row(self_coupling, states.shape[0]), out)
     return out
 
 
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
-             self_coupling: float, activation: int, update: int, max_steps: int,
+             self_coupling: np.ndarray, activation: int, update: int, max_steps: int,
              order_key: int, n_threads: int = 1):
     """Run every row of ``states`` (batch, n) int8 in place; see ``numpy_ref``.
+
+    ``self_coupling`` is (batch,) float64 (or a float): one J_D per row.
 
     Returns
     -------
@@ -139,20 +154,26 @@ def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
     converged : ndarray (batch,) bool
     period : ndarray (batch,) int64
     """
-    if states.dtype != np.int8 or not states.flags.c_contiguous or states.ndim != 2:
-        raise ValueError("states: expected a C-contiguous (batch, n) int8 array "
+    if (states.dtype != np.int8 or not states.flags.c_contiguous or states.ndim != 2
+            or states.shape[1] != J.n):
+        raise ValueError(f"states: expected a C-contiguous (batch, {J.n}) int8 array "
                          f"(updated in place), got {states.dtype} {states.shape}")
     batch = states.shape[0]
     steps = np.zeros(batch, dtype=np.int64)
     converged = np.zeros(batch, dtype=np.bool_)
     period = np.full(batch, -1, dtype=np.int64)
-    bias2, per_row = _bias2d(bias)
+    bias2, per_row = _bias2d(bias, batch, J.n)
+    self_coupling = _per_row(self_coupling, batch)
     jt = _term_tuple(J, need_cols=True)
     with _threads(n_threads):
-        rsum = _row_sums(J, activation)
-        _k.simulate(jt, states, bias2, per_row, float(self_coupling), np.int64(activation),
-                    np.int64(0 if update == UPDATE_SYNC else 1), np.int64(max_steps),
-                    np.uint64(order_key), rsum, steps, converged, period)
+        if update == UPDATE_SYNC:
+            _k.simulate_sync(jt, states, bias2, per_row, self_coupling,
+                             np.int64(activation), np.int64(max_steps), steps, converged,
+                             period)
+        else:
+            _k.simulate_async(jt, states, bias2, per_row, self_coupling,
+                              np.int64(activation), np.int64(max_steps), np.uint64(order_key),
+                              steps, converged, period)
     return steps, converged, period
 
 
@@ -166,8 +187,10 @@ def count_fixed_points(J: KernelCouplings, bias: np.ndarray, self_coupling: floa
     n = J.n
     if n > MAX_ENUMERATION_N:
         raise ValueError(f"count_fixed_points: n = {n} > {MAX_ENUMERATION_N}")
-    _term_tuple(J, need_cols=True)  # the same check as simulate
+    _require_cols(J)
     bias = np.ascontiguousarray(bias, dtype=np.float64).reshape(-1)
+    if bias.shape[0] != n:
+        raise ValueError(f"count_fixed_points: bias must have shape ({n},), got {bias.shape}")
     cols_b = np.zeros((n, n), dtype=np.int64)
     cols_d = np.zeros((n, n), dtype=np.int64)
     cols_s = np.zeros((n, n), dtype=np.int64)

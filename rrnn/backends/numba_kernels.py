@@ -5,22 +5,32 @@ through int64 accumulators, one per term, and the float64 field is assembled
 in the reference order, so states, step counts and flags are bit-identical.
 What differs is only how the accumulators are kept:
 
-* bit-packed term, full computation: with ``p`` the states packed like the
+* bit-packed term, full computation: with ``p`` the state packed like the
   couplings (bit 1 where the state is not +1) and ``s = +-1`` the spin of the
   state, ``m_i = sum_{j!=i} c_ij s_j = n - s_i - 2 popcount(row_i XOR p)``
   (diagonal and padding bits are 0 in both). For heaviside states
   ``z = (s + 1) / 2``, ``acc_i = (m_i + r_i) / 2`` with
-  ``r_i = sum_{j!=i} c_ij = (n - 1) - 2 popcount(row_i)``;
+  ``r_i = sum_{j!=i} c_ij = (n - 1) - 2 popcount(row_i)``. A state row with
+  values other than {+1, -1} or {+1, 0} takes an exact bit-by-bit path;
 * incremental updates: changing unit ``j`` by ``delta`` adds
   ``c[i][j] * delta`` to every ``acc[i]``, reading column ``j`` as row ``j`` of
-  the transposed arrays (``bin_cols``, ``dense_cols``, CSC).
+  the transposed arrays (``bin_cols``, ``dense_cols``, CSC). An asynchronous
+  sweep costs O(n) plus O(n) per flipped unit; a synchronous step recomputes
+  a term in full only when many units flipped.
+
+The initial accumulators of a batch are computed in parallel over rows of J
+(each row read once for all trajectories); the trajectories then run in
+parallel over batch rows, one parallel region per call.
 
 A coupling set is passed as one tuple ``jt`` (built by
-``numba_backend._term_tuple``); absent terms carry 1x1 / empty placeholder
-arrays and a False flag. All kernels are ``cache=True, nogil=True``; the
-``parallel=True`` ones give each thread its own outputs (rows of J, batch rows
-or chunks of the Gray sequence), so no result depends on the thread count.
-No ``fastmath`` anywhere: the field must round exactly like the reference.
+``numba_backend._term_tuple``); absent terms carry placeholder arrays and a
+False flag. All kernels are ``cache=True, nogil=True``; the ``parallel=True``
+ones give each thread its own outputs (rows of J, batch rows or chunks of the
+Gray sequence), so no result depends on the thread count. No ``fastmath``:
+the field must round exactly like the reference. Helpers called per unit take
+scalars, and helpers called per row take 2-D arrays and a row index: array
+arguments and row views cost (atomic, thread-contended) reference counting
+inside hot loops.
 """
 
 from __future__ import annotations
@@ -45,16 +55,21 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 ACT_SIGN = 0
 
-# Sync steps switch from incremental updates to a full recomputation of a
-# term when more than n / DIV units flipped (both are exact; only speed
-# differs). A full bit-packed pass costs n * words popcounts, an incremental
-# one n bit operations per flip; dense and sparse cost about the same per
-# coupling either way.
-_BIN_FULL_DIV = 32
+# Term indices in the (batch, 3) masks of :func:`recompute`.
+_BIN, _DENSE, _SPARSE = 0, 1, 2
+
+# A sync step recomputes a term in full instead of updating it incrementally
+# when more than n / DIV units flipped (both are exact; only speed differs).
+# Measured break-even: a full bit-packed pass (n * n/64 popcounts) costs about
+# as much as n/64 column updates (n bit operations each); a full dense or
+# sparse pass about as much as n/2 column updates (a row dot product is
+# cheaper per coupling than a column read-modify-write).
+_BIN_FULL_DIV = 64
 _DENSE_FULL_DIV = 2
 _SPARSE_FULL_DIV = 2
 
 _KW = dict(cache=True, nogil=True)
+_KWP = dict(cache=True, nogil=True, parallel=True)
 
 
 # --------------------------------------------------------------------------
@@ -76,6 +91,7 @@ def stream_seed(key, stream):
 
 @njit(**_KW)
 def random_from_seed(s, index):
+    """``mix(s + (index + 1) * G)``: word ``index`` of the stream seeded by s."""
     return mix64(s + (np.uint64(index) + _U1) * _G)
 
 
@@ -86,7 +102,7 @@ def random_u64(key, stream, index):
 
 @njit(**_KW)
 def async_order(key, row, sweep, perm):
-    """Fill ``perm`` (n,) int64 with the order of ``rrnn.random.async_order``."""
+    """Fill ``perm`` (n,) int64 with ``rrnn.random.async_order(key, row, sweep, n)``."""
     n = perm.shape[0]
     for k in range(n):
         perm[k] = k
@@ -112,7 +128,7 @@ def popcount64(x):
     return np.int64((x * _H01) >> np.uint64(56))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(**_KWP)
 def generate_binary(key, n, rows):
     """rows (n, words): word w of row i = random_u64(key, i, w), diagonal and
     padding bits cleared."""
@@ -144,10 +160,10 @@ def _transpose64(a):
         m = m ^ (m << np.uint64(j))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(**_KWP)
 def transpose_bits(rows, n, cols):
     """cols = transpose of the (n x n) bit matrix rows, by 64x64 blocks; each
-    thread writes one block row of ``cols``. Bits at columns >= n are ignored."""
+    thread writes whole block rows of ``cols``. Bits at columns >= n are ignored."""
     words = rows.shape[1]
     for p_bj in prange(words):
         bj = np.int64(p_bj)  # prange indices may be unsigned
@@ -165,18 +181,18 @@ def transpose_bits(rows, n, cols):
 
 @njit(**_KW)
 def pack_state(x, packed):
-    """packed (words,) uint64: bit j set where x[j] != +1 (i.e. -1 or 0)."""
+    """packed (words,) uint64: bit j set where x[j] != +1 (i.e. -1 or 0).
+    Branch-free: states are random, so a branch would mispredict half the time."""
     n = x.shape[0]
     for w in range(packed.shape[0]):
         word = _U0
         base = 64 * w
         for b in range(min(64, n - base)):
-            if x[base + b] != 1:
-                word |= _U1 << np.uint64(b)
+            word |= np.uint64(x[base + b] != 1) << np.uint64(b)
         packed[w] = word
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(**_KWP)
 def row_sums_binary(rows, n, out):
     """out[i] = sum_{j!=i} c_ij = (n - 1) - 2 popcount(row_i), for heaviside."""
     words = rows.shape[1]
@@ -187,114 +203,6 @@ def row_sums_binary(rows, n, out):
             pc += popcount64(rows[i, w])
         out[i] = (n - 1) - 2 * pc
 
-
-# --------------------------------------------------------------------------
-# accumulators
-# --------------------------------------------------------------------------
-
-@njit(**_KW)
-def acc_binary_row(rows, i, packed, n, s_i, heaviside, r_i):
-    """acc_bin[i] of one packed state; s_i = +-1 spin of unit i."""
-    pc = 0
-    for w in range(packed.shape[0]):
-        pc += popcount64(rows[i, w] ^ packed[w])
-    m = n - s_i - 2 * pc
-    if heaviside:
-        return (m + r_i) // 2
-    return m
-
-
-@njit(**_KW)
-def acc_dense_row(rows, i, x):
-    n = x.shape[0]
-    acc = np.int64(0)
-    for j in range(n):
-        acc += np.int64(rows[i, j]) * np.int64(x[j])
-    return acc - np.int64(rows[i, i]) * np.int64(x[i])
-
-
-@njit(**_KW)
-def acc_sparse_row(ptr, idx, val, i, x):
-    acc = np.int64(0)
-    for e in range(ptr[i], ptr[i + 1]):
-        j = idx[e]
-        if j != i:
-            acc += np.int64(val[e]) * np.int64(x[j])
-    return acc
-
-
-@njit(**_KW)
-def full_binary(rows, x, packed, heaviside, rsum, acc):
-    n = x.shape[0]
-    pack_state(x, packed)
-    for i in range(n):
-        s_i = 1 if x[i] == 1 else -1
-        acc[i] = acc_binary_row(rows, i, packed, n, s_i, heaviside, rsum[i])
-
-
-@njit(**_KW)
-def full_dense(rows, x, acc):
-    for i in range(x.shape[0]):
-        acc[i] = acc_dense_row(rows, i, x)
-
-
-@njit(**_KW)
-def full_sparse(ptr, idx, val, x, acc):
-    for i in range(x.shape[0]):
-        acc[i] = acc_sparse_row(ptr, idx, val, i, x)
-
-
-@njit(**_KW)
-def add_column_binary(cols, j, delta, acc):
-    """acc[i] += c[i][j] * delta for i != j, column j = row j of ``cols``."""
-    n = acc.shape[0]
-    d2 = 2 * delta
-    for w in range(cols.shape[1]):
-        word = cols[j, w]
-        base = 64 * w
-        for b in range(min(64, n - base)):
-            acc[base + b] += delta - d2 * np.int64((word >> np.uint64(b)) & _U1)
-    # undo the diagonal contribution added above
-    acc[j] -= delta - d2 * np.int64((cols[j, j // 64] >> np.uint64(j % 64)) & _U1)
-
-
-@njit(**_KW)
-def add_column_dense(cols, j, delta, acc):
-    n = acc.shape[0]
-    for i in range(n):
-        acc[i] += np.int64(cols[j, i]) * delta
-    acc[j] -= np.int64(cols[j, j]) * delta
-
-
-@njit(**_KW)
-def add_column_sparse(ptr, idx, val, j, delta, acc):
-    for e in range(ptr[j], ptr[j + 1]):
-        i = idx[e]
-        if i != j:
-            acc[i] += np.int64(val[e]) * delta
-
-
-@njit(**_KW)
-def field(a_b, bin_scale, a_d, dense_scale, a_s, sparse_scale, has_bin, has_dense, has_sp,
-          self_coupling, x_i, bias_i):
-    """The local field of one unit from its accumulators, float64 operations in
-    the reference order. Scalars only: array arguments in a per-unit call cost
-    reference counting inside the hot loop."""
-    h = 0.0
-    if has_bin:
-        h += np.float64(a_b) * bin_scale
-    if has_dense:
-        h += np.float64(a_d) * dense_scale
-    if has_sp:
-        h += np.float64(a_s) * sparse_scale
-    h += self_coupling * np.float64(x_i)
-    h += bias_i
-    return h
-
-
-# --------------------------------------------------------------------------
-# local fields
-# --------------------------------------------------------------------------
 
 @njit(**_KW)
 def state_mode(x):
@@ -315,68 +223,198 @@ def state_mode(x):
     return 1 if has_zero else 0
 
 
+# --------------------------------------------------------------------------
+# accumulators: acc_t[i] = sum_{j != i} c_t[i][j] x[j], int64
+# --------------------------------------------------------------------------
+
 @njit(**_KW)
-def only_values(x, a, b):
-    """True when every x[j] is a or b."""
-    for j in range(x.shape[0]):
-        if x[j] != a and x[j] != b:
-            return False
-    return True
+def acc_binary_row(rows, i, packed, b, n, s_i, heaviside, r_i):
+    """acc_bin[i] of the state packed in packed[b]; s_i = +-1 spin of unit i."""
+    pc = 0
+    for w in range(packed.shape[1]):
+        pc += popcount64(rows[i, w] ^ packed[b, w])
+    m = n - s_i - 2 * pc
+    if heaviside:
+        return (m + r_i) // 2
+    return m
 
 
 @njit(**_KW)
-def acc_binary_general(rows, i, x):
-    """acc_bin[i] = sum_{j!=i} c_ij x_j for any int8 values, bit by bit."""
-    n = x.shape[0]
+def acc_binary_general(rows, i, x, b):
+    """acc_bin[i] of x[b] for any int8 values, bit by bit (rows outside both
+    activations)."""
+    n = x.shape[1]
     acc = np.int64(0)
     for j in range(n):
         if j != i:
             bit = np.int64((rows[i, j // 64] >> np.uint64(j % 64)) & _U1)
-            acc += (1 - 2 * bit) * np.int64(x[j])
+            acc += (1 - 2 * bit) * np.int64(x[b, j])
     return acc
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def local_fields(jt, states, bias, bias_per_row, self_coupling, out):
-    """out (batch, n) = fields of states (batch, n); parallel over rows of J."""
+@njit(**_KW)
+def acc_dense_row(rows, i, x, b):
+    """acc_dense[i] of x[b]."""
+    n = x.shape[1]
+    acc = np.int64(0)
+    for j in range(n):
+        acc += np.int64(rows[i, j]) * np.int64(x[b, j])
+    return acc - np.int64(rows[i, i]) * np.int64(x[b, i])
+
+
+@njit(**_KW)
+def acc_sparse_row(ptr, idx, val, i, x, b):
+    """acc_sparse[i] of x[b]."""
+    acc = np.int64(0)
+    for e in range(ptr[i], ptr[i + 1]):
+        j = idx[e]
+        if j != i:
+            acc += np.int64(val[e]) * np.int64(x[b, j])
+    return acc
+
+
+@njit(**_KWP)
+def recompute(jt, states, mask, rsum, packed, mode, acc_b, acc_d, acc_s):
+    """Full accumulators of every trajectory b and term t with mask[b, t].
+
+    Parallel over rows of J, so that each row is read once for all selected
+    trajectories. packed (batch, words) and mode (batch,) are scratch; rsum
+    (n,) holds the row sums of the bit-packed term (used for {+1, 0} rows).
+    """
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
      sparse_scale, has_sp) = jt
     batch = states.shape[0]
-    words = (n + 63) // 64
-    packed = np.zeros((batch, words), dtype=np.uint64)
-    mode = np.zeros(batch, dtype=np.int64)
     if has_bin:
         for p_b in prange(batch):
             b = np.int64(p_b)  # prange indices may be unsigned
-            mode[b] = state_mode(states[b])
-            pack_state(states[b], packed[b])
+            if mask[b, _BIN]:
+                mode[b] = state_mode(states[b])
+                pack_state(states[b], packed[b])
     for p_i in prange(n):
         i = np.int64(p_i)  # prange indices may be unsigned
-        r_i = np.int64(0)
-        if has_bin:
-            pc = 0
-            for w in range(words):
-                pc += popcount64(bin_rows[i, w])
-            r_i = (n - 1) - 2 * pc
         for b in range(batch):
-            x = states[b]
-            h = 0.0
-            if has_bin:
+            if has_bin and mask[b, _BIN]:
                 if mode[b] == 2:
-                    a = acc_binary_general(bin_rows, i, x)
+                    acc_b[b, i] = acc_binary_general(bin_rows, i, states, b)
                 else:
-                    s_i = 1 if x[i] == 1 else -1
-                    a = acc_binary_row(bin_rows, i, packed[b], n, s_i, mode[b] == 1, r_i)
-                h += np.float64(a) * bin_scale
-            if has_dense:
-                h += np.float64(acc_dense_row(dense_rows, i, x)) * dense_scale
-            if has_sp:
-                a = acc_sparse_row(sp_row_ptr, sp_row_idx, sp_row_val, i, x)
-                h += np.float64(a) * sparse_scale
-            h += self_coupling * np.float64(x[i])
-            h += bias[b if bias_per_row else 0, i]
-            out[b, i] = h
+                    s_i = 2 * np.int64(states[b, i] == 1) - 1
+                    acc_b[b, i] = acc_binary_row(bin_rows, i, packed, b, n, s_i,
+                                                 mode[b] == 1, rsum[i])
+            if has_dense and mask[b, _DENSE]:
+                acc_d[b, i] = acc_dense_row(dense_rows, i, states, b)
+            if has_sp and mask[b, _SPARSE]:
+                acc_s[b, i] = acc_sparse_row(sp_row_ptr, sp_row_idx, sp_row_val, i, states, b)
+
+
+@njit(**_KW)
+def add_column_binary(cols, j, delta, acc, b):
+    """acc[b, i] += c[i][j] * delta for i != j, column j = row j of ``cols``."""
+    n = acc.shape[1]
+    d2 = 2 * delta
+    full = n // 64
+    for w in range(full):  # fixed trip count of 64: vectorised
+        word = cols[j, w]
+        base = 64 * w
+        for k in range(64):
+            acc[b, base + k] += delta - d2 * np.int64((word >> np.uint64(k)) & _U1)
+    if full < cols.shape[1]:
+        word = cols[j, full]
+        base = 64 * full
+        for k in range(n - base):
+            acc[b, base + k] += delta - d2 * np.int64((word >> np.uint64(k)) & _U1)
+    # undo the diagonal term added above
+    acc[b, j] -= delta - d2 * np.int64((cols[j, j // 64] >> np.uint64(j % 64)) & _U1)
+
+
+@njit(**_KW)
+def add_column_dense(cols, j, delta, acc, b):
+    n = acc.shape[1]
+    for i in range(n):
+        acc[b, i] += np.int64(cols[j, i]) * delta
+    acc[b, j] -= np.int64(cols[j, j]) * delta
+
+
+@njit(**_KW)
+def add_column_sparse(ptr, idx, val, j, delta, acc, b):
+    for e in range(ptr[j], ptr[j + 1]):
+        i = idx[e]
+        if i != j:
+            acc[b, i] += np.int64(val[e]) * delta
+
+
+@njit(**_KW)
+def field(a_b, bin_scale, a_d, dense_scale, a_s, sparse_scale, has_bin, has_dense, has_sp,
+          self_coupling, x_i, bias_i):
+    """The local field of one unit from its accumulators, float64 operations
+    in the reference order."""
+    h = 0.0
+    if has_bin:
+        h += np.float64(a_b) * bin_scale
+    if has_dense:
+        h += np.float64(a_d) * dense_scale
+    if has_sp:
+        h += np.float64(a_s) * sparse_scale
+    h += self_coupling * np.float64(x_i)
+    h += bias_i
+    return h
+
+
+@njit(**_KW)
+def _accumulators(jt, batch):
+    """(batch, n) int64 accumulators per term; absent terms share one array
+    (never read for their value, never written)."""
+    (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
+     has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
+     sparse_scale, has_sp) = jt
+    acc_b = np.zeros((batch, n), dtype=np.int64)
+    acc_d = np.zeros((batch, n), dtype=np.int64) if has_dense else acc_b
+    acc_s = np.zeros((batch, n), dtype=np.int64) if has_sp else acc_b
+    return acc_b, acc_d, acc_s
+
+
+@njit(**_KW)
+def _row_sums(jt):
+    """Row sums of the bit-packed term (zeros when it is absent)."""
+    n = jt[0]
+    rsum = np.zeros(n, dtype=np.int64)
+    if jt[4]:  # has_bin
+        row_sums_binary(jt[1], n, rsum)
+    return rsum
+
+
+# --------------------------------------------------------------------------
+# local fields
+# --------------------------------------------------------------------------
+
+@njit(**_KW)
+def local_fields(jt, states, bias, bias_per_row, self_coupling, out):
+    """out (batch, n) = fields of states (batch, n); bias (1 or batch, n),
+    self_coupling (batch,)."""
+    (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
+     has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
+     sparse_scale, has_sp) = jt
+    batch = states.shape[0]
+    acc_b, acc_d, acc_s = _accumulators(jt, batch)
+    mask = np.ones((batch, 3), dtype=np.bool_)
+    packed = np.zeros((batch, (n + 63) // 64), dtype=np.uint64)
+    mode = np.zeros(batch, dtype=np.int64)
+    recompute(jt, states, mask, _row_sums(jt), packed, mode, acc_b, acc_d, acc_s)
+    _assemble_fields(states, bias, bias_per_row, self_coupling, has_bin, acc_b, bin_scale,
+                     has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale, out)
+
+
+@njit(**_KWP)
+def _assemble_fields(states, bias, bias_per_row, self_coupling, has_bin, acc_b, bin_scale,
+                     has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale, out):
+    batch, n = states.shape
+    for p_b in prange(batch):
+        b = np.int64(p_b)  # prange indices may be unsigned
+        bb = b if bias_per_row else 0
+        for i in range(n):
+            out[b, i] = field(acc_b[b, i], bin_scale, acc_d[b, i], dense_scale,
+                              acc_s[b, i], sparse_scale, has_bin, has_dense, has_sp,
+                              self_coupling[b], states[b, i], bias[bb, i])
 
 
 # --------------------------------------------------------------------------
@@ -384,27 +422,9 @@ def local_fields(jt, states, bias, bias_per_row, self_coupling, out):
 # --------------------------------------------------------------------------
 
 @njit(**_KW)
-def _full_accs(jt, x, packed, heaviside, rsum, acc_b, acc_d, acc_s):
-    (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
-     has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
-    if has_bin:
-        # Rows the activation cannot produce (e.g. 0 under sign) take the
-        # exact slow path; after one update every value is +1 or low.
-        if only_values(x, 1, 0 if heaviside else -1):
-            full_binary(bin_rows, x, packed, heaviside, rsum, acc_b)
-        else:
-            for i in range(x.shape[0]):
-                acc_b[i] = acc_binary_general(bin_rows, i, x)
-    if has_dense:
-        full_dense(dense_rows, x, acc_d)
-    if has_sp:
-        full_sparse(sp_row_ptr, sp_row_idx, sp_row_val, x, acc_s)
-
-
-@njit(**_KW)
 def _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
               has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale):
+    """Whether x (n,) is a fixed point, given its accumulators (n,) per term."""
     for i in range(x.shape[0]):
         h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
                   has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
@@ -415,106 +435,160 @@ def _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
 
 
 @njit(**_KW)
-def run_sync(jt, x, bias, self_coupling, activation, max_steps, rsum,
-             packed, acc_b, acc_d, acc_s, new, flips, snapshot):
-    """Synchronous dynamics of one trajectory with Brent cycle detection,
-    as ``numpy_ref._run_sync``; returns (steps, converged, period)."""
+def full_row(jt, states, b, heaviside, rsum, packed, mask_bin, mask_dense, mask_sp,
+             acc_b, acc_d, acc_s):
+    """Full accumulators of trajectory b for the selected terms (serial);
+    states[b] must hold only +1 and the activation's low value."""
+    (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
+     has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
+     sparse_scale, has_sp) = jt
+    if mask_bin:
+        pack_state(states[b], packed[b])
+        for i in range(n):
+            s_i = 2 * np.int64(states[b, i] == 1) - 1
+            acc_b[b, i] = acc_binary_row(bin_rows, i, packed, b, n, s_i, heaviside, rsum[i])
+    if mask_dense:
+        for i in range(n):
+            acc_d[b, i] = acc_dense_row(dense_rows, i, states, b)
+    if mask_sp:
+        for i in range(n):
+            acc_s[b, i] = acc_sparse_row(sp_row_ptr, sp_row_idx, sp_row_val, i, states, b)
+
+
+@njit(**_KW)
+def run_sync(jt, states, b, bias, self_coupling, activation, max_steps, rsum, packed,
+             acc_b, acc_d, acc_s, new, snapshot):
+    """Synchronous dynamics of trajectory b with Brent cycle detection, from its
+    accumulators acc_t[b], as ``numpy_ref._run_sync``; returns
+    (steps, converged, period). A term is updated incrementally when at most
+    n / DIV units flipped, else recomputed in full."""
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
      sparse_scale, has_sp) = jt
     heaviside = activation != ACT_SIGN
     low = -1 if activation == ACT_SIGN else 0
-    _full_accs(jt, x, packed, heaviside, rsum, acc_b, acc_d, acc_s)
+    x = states[b]
     steps = 0
     period = -1
     converged = False
-    snapshot[:] = x
+    snapshot[b, :] = x
     power = 1
     lam = 0
     for _ in range(max_steps):
         nflip = 0
-        for i in range(n):
-            h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
-                      has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
+        for i in range(n):  # branch-free, vectorised
+            h = field(acc_b[b, i], bin_scale, acc_d[b, i], dense_scale, acc_s[b, i],
+                      sparse_scale, has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
             v = 1 if h >= 0 else low
-            new[i] = v
-            if v != x[i]:
-                flips[nflip] = i
-                nflip += 1
+            new[b, i] = v
+            nflip += np.int64(v != x[i])
         if nflip == 0:
             converged = True
             period = 0
             break
-        inc_bin = has_bin and nflip * _BIN_FULL_DIV <= n
-        inc_dense = has_dense and nflip * _DENSE_FULL_DIV <= n
-        inc_sp = has_sp and nflip * _SPARSE_FULL_DIV <= n
-        for k in range(nflip):
-            j = flips[k]
-            delta = np.int64(new[j]) - np.int64(x[j])
-            if inc_bin:
-                add_column_binary(bin_cols, j, delta, acc_b)
-            if inc_dense:
-                add_column_dense(dense_cols, j, delta, acc_d)
-            if inc_sp:
-                add_column_sparse(sp_col_ptr, sp_col_idx, sp_col_val, j, delta, acc_s)
-            x[j] = new[j]
-        if has_bin and not inc_bin:
-            full_binary(bin_rows, x, packed, heaviside, rsum, acc_b)
-        if has_dense and not inc_dense:
-            full_dense(dense_rows, x, acc_d)
-        if has_sp and not inc_sp:
-            full_sparse(sp_row_ptr, sp_row_idx, sp_row_val, x, acc_s)
+        full_bin = has_bin and nflip * _BIN_FULL_DIV > n
+        full_dense = has_dense and nflip * _DENSE_FULL_DIV > n
+        full_sp = has_sp and nflip * _SPARSE_FULL_DIV > n
+        if (has_bin and not full_bin) or (has_dense and not full_dense) or (
+                has_sp and not full_sp):
+            for j in range(n):
+                if new[b, j] != x[j]:
+                    delta = np.int64(new[b, j]) - np.int64(x[j])
+                    if has_bin and not full_bin:
+                        add_column_binary(bin_cols, j, delta, acc_b, b)
+                    if has_dense and not full_dense:
+                        add_column_dense(dense_cols, j, delta, acc_d, b)
+                    if has_sp and not full_sp:
+                        add_column_sparse(sp_col_ptr, sp_col_idx, sp_col_val, j, delta,
+                                          acc_s, b)
+        x[:] = new[b]
+        if full_bin or full_dense or full_sp:
+            full_row(jt, states, b, heaviside, rsum, packed, full_bin, full_dense, full_sp,
+                     acc_b, acc_d, acc_s)
         steps += 1
         lam += 1
         same = True
         for i in range(n):
-            if x[i] != snapshot[i]:
+            if x[i] != snapshot[b, i]:
                 same = False
                 break
         if same:
             period = lam
             break
         if lam == power:
-            snapshot[:] = x
+            snapshot[b, :] = x
             power *= 2
             lam = 0
     if not converged and period == -1:
-        if _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
-                     has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale):
+        if _is_fixed(x, bias, self_coupling, low, has_bin, acc_b[b], bin_scale,
+                     has_dense, acc_d[b], dense_scale, has_sp, acc_s[b], sparse_scale):
             converged = True
             period = 0
     return steps, converged, period
 
 
+@njit(**_KWP)
+def _sync_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_steps, rsum,
+               packed, acc_b, acc_d, acc_s, new, snapshot, steps, converged, period):
+    for p_b in prange(states.shape[0]):
+        b = np.int64(p_b)  # prange indices may be unsigned
+        bb = b if bias_per_row else 0
+        s, c, p = run_sync(jt, states, b, bias[bb], self_coupling[b], activation, max_steps,
+                           rsum, packed, acc_b, acc_d, acc_s, new, snapshot)
+        steps[b] = s
+        converged[b] = c
+        period[b] = p
+
+
 @njit(**_KW)
-def run_async(jt, x, bias, self_coupling, activation, max_steps, order_key, row,
-              rsum, packed, acc_b, acc_d, acc_s, perm):
-    """Asynchronous sweeps of one trajectory, as ``numpy_ref._run_async``;
-    a sweep costs O(n) plus O(n) per flipped unit."""
+def simulate_sync(jt, states, bias, bias_per_row, self_coupling, activation, max_steps,
+                  steps, converged, period):
+    """Synchronous dynamics (``numpy_ref._run_sync``) for every row of states
+    (batch, n), in place, with self_coupling (batch,) one J_D per row: initial accumulators in parallel over rows of J,
+    then the trajectories in parallel over batch rows."""
+    n = jt[0]
+    batch = states.shape[0]
+    acc_b, acc_d, acc_s = _accumulators(jt, batch)
+    rsum = _row_sums(jt)
+    packed = np.zeros((batch, (n + 63) // 64), dtype=np.uint64)
+    mode = np.zeros(batch, dtype=np.int64)
+    mask = np.ones((batch, 3), dtype=np.bool_)
+    recompute(jt, states, mask, rsum, packed, mode, acc_b, acc_d, acc_s)
+    new = np.zeros((batch, n), dtype=np.int8)
+    snapshot = np.zeros((batch, n), dtype=np.int8)
+    _sync_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_steps, rsum,
+               packed, acc_b, acc_d, acc_s, new, snapshot, steps, converged, period)
+
+
+@njit(**_KW)
+def run_async(jt, states, b, bias, self_coupling, activation, max_steps, order_key,
+              acc_b, acc_d, acc_s, perm):
+    """Asynchronous sweeps of trajectory b from its accumulators acc_t[b], as
+    ``numpy_ref._run_async`` with ``row = b``; returns (steps, converged, period)."""
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
      sparse_scale, has_sp) = jt
-    heaviside = activation != ACT_SIGN
     low = -1 if activation == ACT_SIGN else 0
-    _full_accs(jt, x, packed, heaviside, rsum, acc_b, acc_d, acc_s)
+    x = states[b]
+    order = perm[b]
     steps = 0
     converged = False
     for sweep in range(max_steps):
-        async_order(order_key, row, sweep, perm)
+        async_order(order_key, b, sweep, order)
         changed = 0
         for k in range(n):
-            i = perm[k]
-            h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
-                      has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
+            i = order[k]
+            h = field(acc_b[b, i], bin_scale, acc_d[b, i], dense_scale, acc_s[b, i],
+                      sparse_scale, has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
             v = 1 if h >= 0 else low
             if v != x[i]:
                 delta = np.int64(v) - np.int64(x[i])
                 if has_bin:
-                    add_column_binary(bin_cols, i, delta, acc_b)
+                    add_column_binary(bin_cols, i, delta, acc_b, b)
                 if has_dense:
-                    add_column_dense(dense_cols, i, delta, acc_d)
+                    add_column_dense(dense_cols, i, delta, acc_d, b)
                 if has_sp:
-                    add_column_sparse(sp_col_ptr, sp_col_idx, sp_col_val, i, delta, acc_s)
+                    add_column_sparse(sp_col_ptr, sp_col_idx, sp_col_val, i, delta, acc_s, b)
                 x[i] = v
                 changed += 1
         if changed == 0:
@@ -522,56 +596,58 @@ def run_async(jt, x, bias, self_coupling, activation, max_steps, order_key, row,
             break
         steps += 1
     if not converged:
-        converged = _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
-                              has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale)
+        converged = _is_fixed(x, bias, self_coupling, low, has_bin, acc_b[b], bin_scale,
+                              has_dense, acc_d[b], dense_scale, has_sp, acc_s[b], sparse_scale)
     return steps, converged, (0 if converged else -1)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def simulate(jt, states, bias, bias_per_row, self_coupling, activation, update,
-             max_steps, order_key, rsum, steps, converged, period):
-    """Run every row of states (batch, n) in place; parallel over batch rows,
-    each with its own scratch rows."""
-    n = jt[0]
-    batch = states.shape[0]
-    words = (n + 63) // 64
-    packed = np.zeros((batch, words), dtype=np.uint64)
-    acc_b = np.zeros((batch, n), dtype=np.int64)
-    acc_d = np.zeros((batch, n), dtype=np.int64)
-    acc_s = np.zeros((batch, n), dtype=np.int64)
-    idx = np.zeros((batch, n), dtype=np.int64)
-    new = np.zeros((batch, n), dtype=np.int8)
-    snapshot = np.zeros((batch, n), dtype=np.int8)
-    for p_b in prange(batch):
+@njit(**_KWP)
+def _async_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_steps,
+                order_key, acc_b, acc_d, acc_s, perm, steps, converged, period):
+    for p_b in prange(states.shape[0]):
         b = np.int64(p_b)  # prange indices may be unsigned
         bb = b if bias_per_row else 0
-        if update == 0:
-            s, c, p = run_sync(jt, states[b], bias[bb], self_coupling, activation,
-                               max_steps, rsum, packed[b], acc_b[b], acc_d[b], acc_s[b],
-                               new[b], idx[b], snapshot[b])
-        else:
-            s, c, p = run_async(jt, states[b], bias[bb], self_coupling, activation,
-                                max_steps, order_key, b, rsum, packed[b], acc_b[b],
-                                acc_d[b], acc_s[b], idx[b])
+        s, c, p = run_async(jt, states, b, bias[bb], self_coupling[b], activation, max_steps,
+                            order_key, acc_b, acc_d, acc_s, perm)
         steps[b] = s
         converged[b] = c
         period[b] = p
+
+
+@njit(**_KW)
+def simulate_async(jt, states, bias, bias_per_row, self_coupling, activation, max_steps,
+                   order_key, steps, converged, period):
+    """Asynchronous dynamics (``numpy_ref._run_async``) for every row of states
+    (batch, n), in place, with self_coupling (batch,) one J_D per row; parallel over batch rows (the batch row index is the
+    ``row`` of the update order)."""
+    n = jt[0]
+    batch = states.shape[0]
+    acc_b, acc_d, acc_s = _accumulators(jt, batch)
+    packed = np.zeros((batch, (n + 63) // 64), dtype=np.uint64)
+    mode = np.zeros(batch, dtype=np.int64)
+    mask = np.ones((batch, 3), dtype=np.bool_)
+    recompute(jt, states, mask, _row_sums(jt), packed, mode, acc_b, acc_d, acc_s)
+    perm = np.zeros((batch, n), dtype=np.int64)
+    _async_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_steps,
+                order_key, acc_b, acc_d, acc_s, perm, steps, converged, period)
 
 
 # --------------------------------------------------------------------------
 # fixed points
 # --------------------------------------------------------------------------
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(**_KWP)
 def count_fixed_points(cols_b, cols_d, cols_s, has_b, has_d, has_s,
                        bin_scale, dense_scale, sparse_scale,
                        bias, self_coupling, activation, chunk_bits, counts):
     """Fixed points over all 2^n states in Gray-code order.
 
     ``cols_*`` (n, n) int64 hold column j of each term in row j, diagonal
-    zero. Chunk c covers Gray indices [c << chunk_bits, (c + 1) << chunk_bits);
-    it starts with a full computation and then changes one unit per state.
-    counts (n_chunks,) int64 receives the count of each chunk.
+    zero (all zero for an absent term). Chunk c covers Gray indices
+    [c << chunk_bits, (c + 1) << chunk_bits): it starts with a full
+    computation, then each state differs from the previous one in a single
+    unit, bit ctz(k) of the Gray index k. counts (n_chunks,) int64 receives
+    the count of each chunk.
     """
     n = bias.shape[0]
     low = -1 if activation == ACT_SIGN else 0
@@ -582,17 +658,16 @@ def count_fixed_points(cols_b, cols_d, cols_s, has_b, has_d, has_s,
         acc_b = np.zeros(n, dtype=np.int64)
         acc_d = np.zeros(n, dtype=np.int64)
         acc_s = np.zeros(n, dtype=np.int64)
-        k0 = np.int64(c) << chunk_bits
+        k0 = c << chunk_bits
         g = k0 ^ (k0 >> 1)
         for j in range(n):
             x[j] = 1 if (g >> j) & 1 else low
         for j in range(n):
-            if x[j] != 0:
-                xj = np.int64(x[j])
-                for i in range(n):
-                    acc_b[i] += cols_b[j, i] * xj
-                    acc_d[i] += cols_d[j, i] * xj
-                    acc_s[i] += cols_s[j, i] * xj
+            xj = np.int64(x[j])
+            for i in range(n):
+                acc_b[i] += cols_b[j, i] * xj
+                acc_d[i] += cols_d[j, i] * xj
+                acc_s[i] += cols_s[j, i] * xj
         cnt = 0
         for k in range(k0, k0 + size):
             if k != k0:
@@ -624,7 +699,7 @@ def count_fixed_points(cols_b, cols_d, cols_s, has_b, has_d, has_s,
         counts[c] = cnt
 
 
-@njit(cache=True, nogil=True)
+@njit(**_KW)
 def expand_columns_binary(cols, n, out):
     """out[j, i] = c[i][j] (+-1) from bit-packed columns, diagonal 0."""
     for j in range(n):
@@ -633,14 +708,14 @@ def expand_columns_binary(cols, n, out):
             out[j, i] = 0 if i == j else 1 - 2 * np.int64(bit)
 
 
-@njit(cache=True, nogil=True)
+@njit(**_KW)
 def expand_columns_dense(cols, n, out):
     for j in range(n):
         for i in range(n):
             out[j, i] = 0 if i == j else np.int64(cols[j, i])
 
 
-@njit(cache=True, nogil=True)
+@njit(**_KW)
 def expand_columns_sparse(ptr, idx, val, n, out):
     """Columns of a CSC matrix, duplicates summed, diagonal 0."""
     for j in range(n):
