@@ -9,15 +9,17 @@ Main entry points::
     rrnn.show_config()
 """
 
-from . import couplings, random
+from . import couplings, datasets, random
 from .config import config, show_config
 from .dynamics import SimulationResult, local_fields, simulate
+from .mlcm import MLCM
+from .perceptron import Perceptron
 from .self_coupling import critical_self_coupling
 from .fixed_points import (annealed_entropy, annealed_fixed_points, annealed_log_fixed_points,
                            count_fixed_points)
 
 __all__ = [
-    "couplings", "random", "config", "show_config", "simulate", "local_fields",
+    "couplings", "datasets", "random", "MLCM", "Perceptron", "config", "show_config", "simulate", "local_fields",
     "SimulationResult", "count_fixed_points", "annealed_fixed_points", "annealed_log_fixed_points",
     "annealed_entropy", "critical_self_coupling",
 ]

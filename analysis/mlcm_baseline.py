@@ -1,0 +1,212 @@
+"""MLCM against the single-layer network (thesis 7.1, figures 7.1 and 7.2).
+
+For each data set (MNIST, projected MNIST, Fashion-MNIST, projected Fashion-MNIST)
+and each initialisation, one MLCM (5 layers of N = 1,000, the lambdas of 7.1.1) and
+one SLN are trained for the same epochs on the same inputs; train and validation
+(= the test split) accuracy per epoch are stored per unit
+``<dataset>/<model>/init=<i>``. MLCM runs checkpoint every epoch under
+``<out>.ckpt/``, so a killed run resumes mid-unit. The figure shows mean accuracy per
+epoch with 95% confidence bands (Student t over initialisations).
+
+    OPENBLAS_NUM_THREADS=1 python analysis/mlcm_baseline.py --out results/mlcm_baseline.h5
+
+Reduced check: ``--epochs 3 --inits 2 --train-samples 10000 --test-samples 2000``.
+Rerun the same command to resume after an interruption.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # before numpy: see docs_mlcm.md
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rrnn import datasets, storage
+from rrnn.mlcm import MLCM
+from rrnn.perceptron import Perceptron
+
+from _common import float_list, progress
+
+KIND = "mlcm_baseline"
+DATASETS = {
+    "mnist": ("mnist", False), "mnist-projected": ("mnist", True),
+    "fashion": ("fashion-mnist", False), "fashion-projected": ("fashion-mnist", True),
+}
+THESIS = dict(n_layers=5, lambda_left=(6.0, 4.0, 4.0, 4.0, 4.0),
+              lambda_right=(2.0, 2.0, 2.0, 2.0, 1.5), self_coupling=0.1, lambda_in=6.0,
+              lambda_out=12.0)
+
+
+def load_data(name, train_samples=None, test_samples=None, data_dir=None):
+    """(X_train, y_train, X_test, y_test) of one of DATASETS, +-1 int8."""
+    base, projected = DATASETS[name]
+    X, y = datasets.load(base, "train", data_dir, projected=projected)
+    Xt, yt = datasets.load(base, "test", data_dir, projected=projected)
+    return X[:train_samples], y[:train_samples], Xt[:test_samples], yt[:test_samples]
+
+
+def ci95(values, axis=0):
+    """Mean and half-width of the 95% Student-t interval along ``axis``."""
+    from scipy import stats
+    values = np.asarray(values, dtype=float)
+    n = values.shape[axis]
+    mean = values.mean(axis=axis)
+    if n < 2:
+        return mean, np.zeros_like(mean)
+    half = stats.t.ppf(0.975, n - 1) * values.std(axis=axis, ddof=1) / np.sqrt(n)
+    return mean, half
+
+
+def history_arrays(model):
+    h = model.history_
+    out = {"train_accuracy": np.asarray(h["train_accuracy"]), "val_accuracy": np.asarray(h["val_accuracy"]),
+           "seconds": np.asarray(h["seconds"])}
+    if "sparsity" in h:
+        out["sparsity"] = np.asarray(h["sparsity"])
+        out["val_sparsity"] = np.asarray(h["val_sparsity"])
+        out["mean_steps"] = np.asarray(h["mean_steps"])
+        out["val_mean_steps"] = np.asarray(h["val_mean_steps"])
+    return out
+
+
+def mlcm_params(args, **extra):
+    p = dict(THESIS, n_units=args.n_units, learning_rate=args.learning_rate, margin=args.margin,
+             readout_lr=args.readout_lr, batch_size=args.batch_size, epochs=args.epochs,
+             max_steps=args.max_steps, n_train_eval=args.train_eval)
+    p.update(extra)
+    return p
+
+
+def model_arguments(p):
+    p.add_argument("--n-units", type=int, default=1000)
+    p.add_argument("--learning-rate", type=float, default=0.01)
+    p.add_argument("--margin", type=float, default=1.0)
+    p.add_argument("--readout-lr", type=float, default=0.01)
+    p.add_argument("--sln-lr", type=float, default=0.01)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--max-steps", type=int, default=50)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--inits", type=int, default=10)
+    p.add_argument("--train-samples", type=int, default=None)
+    p.add_argument("--test-samples", type=int, default=None)
+    p.add_argument("--train-eval", type=int, default=10000,
+                   help="training samples scored per epoch for the train accuracy")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run(args) -> storage.ResultFile:
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
+    result = storage.ResultFile(args.out, KIND, config,
+                                extra_attrs={"openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "")})
+    done = result.done()
+    ckpt_dir = Path(str(args.out) + ".ckpt")
+    units = [(d, m, i) for d in args.datasets for i in range(args.inits) for m in ("sln", "mlcm")]
+    todo = [u for u in units if f"{u[0]}/{u[1]}/init={u[2]}" not in done]
+    bar = progress(len(units), len(units) - len(todo), not args.no_progress, unit="run")
+    cache = {}
+    for name, model_name, init in todo:
+        if name not in cache:
+            cache = {name: load_data(name, args.train_samples, args.test_samples, args.data_dir)}
+        X, y, Xt, yt = cache[name]
+        bar.set_postfix_str(f"{name} {model_name} init={init}")
+        seed = np.random.SeedSequence(args.seed, spawn_key=(init,))
+        t0 = time.perf_counter()
+        if model_name == "sln":
+            model = Perceptron(learning_rate=args.sln_lr, batch_size=args.batch_size,
+                               epochs=args.epochs, n_train_eval=args.train_eval, random_state=seed)
+            model.fit(X, y, validation_data=(Xt, yt))
+        else:
+            model = MLCM(**mlcm_params(args), random_state=seed)
+            ckpt_dir.mkdir(parents=True, exist_ok=True)
+            ck = ckpt_dir / f"{name}_init{init}.h5"
+            model.fit(X, y, validation_data=(Xt, yt), checkpoint=ck)
+        result.write_unit(f"{name}/{model_name}/init={init}", history_arrays(model),
+                          {"dataset": name, "model": model_name, "init": init,
+                           "seconds": time.perf_counter() - t0,
+                           "seed_entropy": str(seed.entropy)})
+        bar.update(1)
+    bar.close()
+    summarise(result)
+    return result
+
+
+def collect(path):
+    """(dataset, model) -> dict of stacked arrays (inits, epochs[, layers])."""
+    out: dict = {}
+    for unit in storage.read_units(path).values():
+        a = unit["attrs"]
+        e = out.setdefault((str(a["dataset"]), str(a["model"])), {})
+        for k, v in unit.items():
+            if k != "attrs":
+                e.setdefault(k, []).append(v)
+    return {key: {k: np.stack(v) for k, v in e.items()} for key, e in out.items()}
+
+
+def summarise(result):
+    data = collect(result.path)
+    names, rows = [], []
+    for (name, model), e in sorted(data.items()):
+        m, h = ci95(e["val_accuracy"][:, -1])
+        mt, ht = ci95(e["train_accuracy"][:, -1])
+        names.append(f"{name}/{model}")
+        rows.append([m, h, mt, ht, e["val_accuracy"].shape[0], e["seconds"].sum(1).mean()])
+    if rows:
+        result.write_summary({"runs": np.array(names, dtype="S"), "final": np.array(rows)},
+                             {"columns": "val_mean,val_ci95,train_mean,train_ci95,inits,train_seconds"})
+        for n, r in zip(names, rows):
+            print(f"{n:28s} val {100 * r[0]:6.2f} +- {100 * r[1]:.2f}%   train {100 * r[2]:6.2f} "
+                  f"+- {100 * r[3]:.2f}%   ({int(r[4])} inits, {r[5]:.0f} s train)")
+
+
+def plot(path, png=None) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    data = collect(path)
+    names = [d for d in DATASETS if any(k[0] == d for k in data)]
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for model, color in (("mlcm", "C0"), ("sln", "C3")):
+            if (name, model) not in data:
+                continue
+            e = data[(name, model)]
+            ep = np.arange(1, e["val_accuracy"].shape[1] + 1)
+            for key, style in (("train_accuracy", "--"), ("val_accuracy", "-")):
+                m, h = ci95(e[key])
+                ax.plot(ep, m, style, color=color,
+                        label=f"{model.upper()} {'train' if key[0] == 't' else 'validation'}")
+                ax.fill_between(ep, m - h, m + h, color=color, alpha=0.2)
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    png = Path(png) if png else Path(path).with_suffix(".png")
+    fig.savefig(png, dpi=130)
+    plt.close(fig)
+    return png
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="results/mlcm_baseline.h5")
+    p.add_argument("--datasets", type=lambda s: s.split(","), default=list(DATASETS))
+    model_arguments(p)
+    args = p.parse_args(argv)
+    bad = [d for d in args.datasets if d not in DATASETS]
+    if bad:
+        p.error(f"--datasets: unknown {bad}; expected some of {list(DATASETS)}")
+    run(args)
+    print("figure:", plot(args.out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Sparsity in {0, 1} MLCMs on MNIST (thesis 7.2.1 and 7.2.2, figure 7.3).
+
+``--mode threshold``: a fixed threshold gamma in {0, 0.025, 0.05, 0.1, 0.15, 0.2} for all
+layers. ``--mode wta``: winner-takes-all activity delta in {0.5, 0.475, 0.45, 0.4, 0.35}
+in the middle layers, threshold 0 in the first and last. Architecture and the other
+hyperparameters as in 7.1; 25 epochs, 5 initialisations. Per unit
+``<mode>/value=<v>/init=<i>``: accuracies per epoch, the activity (fraction of units
+at 1) per layer and epoch, in the clamped training phase and in the free phase on
+the validation set. Figure: (a) final activity per layer and final accuracies against
+the parameter, (b) validation accuracy per epoch, 95% bands.
+
+    OPENBLAS_NUM_THREADS=1 python analysis/mlcm_sparsity.py --mode threshold --out results/mlcm_threshold.h5
+    OPENBLAS_NUM_THREADS=1 python analysis/mlcm_sparsity.py --mode wta --out results/mlcm_wta.h5
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rrnn import storage
+from rrnn.mlcm import MLCM
+
+from _common import float_list, progress
+from mlcm_baseline import ci95, history_arrays, load_data, mlcm_params, model_arguments
+
+KIND = "mlcm_sparsity"
+DEFAULT_VALUES = {"threshold": [0.0, 0.025, 0.05, 0.1, 0.15, 0.2],
+                  "wta": [0.5, 0.475, 0.45, 0.4, 0.35]}
+
+
+def run(args) -> storage.ResultFile:
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
+    result = storage.ResultFile(args.out, KIND, config)
+    done = result.done()
+    ckpt_dir = Path(str(args.out) + ".ckpt")
+    units = [(v, i) for v in args.values for i in range(args.inits)]
+    todo = [u for u in units if f"{args.mode}/value={u[0]}/init={u[1]}" not in done]
+    bar = progress(len(units), len(units) - len(todo), not args.no_progress, unit="run")
+    X, y, Xt, yt = load_data("mnist", args.train_samples, args.test_samples, args.data_dir)
+    for value, init in todo:
+        bar.set_postfix_str(f"{args.mode}={value} init={init}")
+        seed = np.random.SeedSequence(args.seed, spawn_key=(init,))
+        extra = {"activation": "heaviside"}
+        extra["threshold" if args.mode == "threshold" else "sparsity"] = value
+        model = MLCM(**mlcm_params(args, **extra), random_state=seed)
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        model.fit(X, y, validation_data=(Xt, yt), checkpoint=ckpt_dir / f"{value}_init{init}.h5")
+        result.write_unit(f"{args.mode}/value={value}/init={init}", history_arrays(model),
+                          {"value": value, "init": init, "seconds": time.perf_counter() - t0,
+                           "seed_entropy": str(seed.entropy)})
+        bar.update(1)
+    bar.close()
+    return result
+
+
+def collect(path):
+    out: dict = {}
+    for unit in storage.read_units(path).values():
+        e = out.setdefault(float(unit["attrs"]["value"]), {})
+        for k, v in unit.items():
+            if k != "attrs":
+                e.setdefault(k, []).append(v)
+    return {v: {k: np.stack(a) for k, a in e.items()} for v, e in sorted(out.items())}
+
+
+def plot(path, png=None) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    _, config = storage.read_config(path)
+    mode = config["mode"]
+    data = collect(path)
+    values = np.array(sorted(data))
+    label = r"threshold $\gamma$" if mode == "threshold" else r"WTA activity $\delta$"
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(16, 4.2))
+    n_layers = next(iter(data.values()))["val_sparsity"].shape[-1]
+    for l in range(n_layers):
+        m, h = ci95([data[v]["val_sparsity"][:, -1, l] for v in values], axis=1)
+        a1.errorbar(values, m, yerr=h, marker="o", capsize=3, label=f"layer {l + 1}")
+    a1.set_xlabel(label)
+    a1.set_ylabel("fraction of active units (free phase, final epoch)")
+    a1.legend(fontsize=7)
+    for key, name in (("train_accuracy", "train"), ("val_accuracy", "validation")):
+        m, h = ci95([data[v][key][:, -1] for v in values], axis=1)
+        a2.errorbar(values, m, yerr=h, marker="o", capsize=3, label=name)
+    a2.set_xlabel(label)
+    a2.set_ylabel("final accuracy")
+    a2.legend()
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(values)))
+    for c, v in zip(colors, values):
+        acc = data[v]["val_accuracy"]
+        m, h = ci95(acc)
+        ep = np.arange(1, acc.shape[1] + 1)
+        a3.plot(ep, m, color=c, label=f"{v:g}")
+        a3.fill_between(ep, m - h, m + h, color=c, alpha=0.2)
+    a3.set_xlabel("epoch")
+    a3.set_ylabel("validation accuracy")
+    a3.legend(title=label, fontsize=7)
+    for ax in (a1, a2, a3):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    png = Path(png) if png else Path(path).with_suffix(".png")
+    fig.savefig(png, dpi=130)
+    plt.close(fig)
+    return png
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mode", choices=list(DEFAULT_VALUES), required=True)
+    p.add_argument("--out", default=None)
+    p.add_argument("--values", type=float_list, default=None)
+    model_arguments(p)
+    p.set_defaults(epochs=25, inits=5)
+    args = p.parse_args(argv)
+    args.values = args.values or DEFAULT_VALUES[args.mode]
+    args.out = args.out or f"results/mlcm_{args.mode}.h5"
+    result = run(args)
+    data = collect(result.path)
+    for v, e in data.items():
+        print(f"{args.mode}={v:g}: val {100 * e['val_accuracy'][:, -1].mean():.2f}%  activity per "
+              f"layer {np.round(e['val_sparsity'][:, -1].mean(0), 3)}")
+    print("figure:", plot(args.out))
+
+
+if __name__ == "__main__":
+    main()

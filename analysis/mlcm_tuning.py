@@ -1,0 +1,93 @@
+"""Hyperparameter search for the MLCM (experiment 4): grid over eta, rho, batch size,
+weight decay, readout rate and initial J scale.
+
+Each configuration trains on the first ``--train-samples`` training images and is
+scored on the last ``--holdout`` training images (the test split is not used for
+selection); one unit per configuration. ``--final`` retrains the best configuration
+on the whole training set and scores the test split.
+
+    OPENBLAS_NUM_THREADS=1 python analysis/mlcm_tuning.py --dataset mnist \\
+        --learning-rates 0.003,0.01,0.03 --margins 0.5,1,2 --out results/mlcm_tuning.h5
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import itertools
+import json
+import time
+
+import numpy as np
+
+from rrnn import datasets, storage
+from rrnn.mlcm import MLCM
+
+from _common import float_list, int_list, progress
+from mlcm_baseline import DATASETS, THESIS, history_arrays
+
+KIND = "mlcm_tuning"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="results/mlcm_tuning.h5")
+    p.add_argument("--dataset", choices=list(DATASETS), default="mnist")
+    p.add_argument("--learning-rates", type=float_list, default=[0.003, 0.01, 0.03])
+    p.add_argument("--margins", type=float_list, default=[0.5, 1.0, 2.0])
+    p.add_argument("--batch-sizes", type=int_list, default=[100])
+    p.add_argument("--weight-decays", type=float_list, default=[0.0])
+    p.add_argument("--readout-lrs", type=float_list, default=[0.01])
+    p.add_argument("--init-scales", type=float_list, default=[1.0])
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--train-samples", type=int, default=20000)
+    p.add_argument("--holdout", type=int, default=5000)
+    p.add_argument("--final", action="store_true")
+    p.add_argument("--final-epochs", type=int, default=20)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir", "final",
+                                                                "final_epochs")}
+    result = storage.ResultFile(args.out, KIND, config)
+    base, projected = DATASETS[args.dataset]
+    X, y = datasets.load(base, "train", args.data_dir, projected=projected)
+    Xtr, ytr = X[:args.train_samples], y[:args.train_samples]
+    Xho, yho = X[-args.holdout:], y[-args.holdout:]
+    grid = list(itertools.product(args.learning_rates, args.margins, args.batch_sizes,
+                                  args.weight_decays, args.readout_lrs, args.init_scales))
+    keys = ("learning_rate", "margin", "batch_size", "weight_decay", "readout_lr", "init_scale")
+    done = result.done()
+    bar = progress(len(grid), 0, not args.no_progress, unit="config")
+    for values in grid:
+        params = dict(zip(keys, values))
+        name = "cfg/" + ",".join(f"{k}={v}" for k, v in params.items())
+        if name not in done:
+            t0 = time.perf_counter()
+            m = MLCM(**THESIS, **params, epochs=args.epochs, n_train_eval=2000, random_state=args.seed)
+            m.fit(Xtr, ytr, validation_data=(Xho, yho))
+            result.write_unit(name, history_arrays(m), {"params": json.dumps(params),
+                                                        "holdout_accuracy": m.history_["val_accuracy"][-1],
+                                                        "seconds": time.perf_counter() - t0})
+        bar.update(1)
+    bar.close()
+    units = storage.read_units(args.out)
+    ranked = sorted(units.values(), key=lambda u: -u["attrs"]["holdout_accuracy"])
+    for u in ranked[:10]:
+        print(f"{100 * u['attrs']['holdout_accuracy']:.2f}%  {u['attrs']['params']}")
+    if args.final and ranked:
+        best = json.loads(ranked[0]["attrs"]["params"])
+        Xt, yt = datasets.load(base, "test", args.data_dir, projected=projected)
+        m = MLCM(**THESIS, **best, epochs=args.final_epochs, random_state=args.seed, verbose=True)
+        m.fit(X, y, validation_data=(Xt, yt), checkpoint=str(args.out) + ".final.ckpt.h5")
+        result.write_unit("final", history_arrays(m), {"params": json.dumps(best),
+                                                       "test_accuracy": m.history_["val_accuracy"][-1]})
+        print(f"final: test accuracy {100 * m.history_['val_accuracy'][-1]:.2f}% with {best}")
+
+
+if __name__ == "__main__":
+    main()

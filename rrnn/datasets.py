@@ -1,0 +1,293 @@
+"""MNIST and Fashion-MNIST: IDX readers, checksums, binarisation, projection.
+
+The loaders look for the four standard gzip IDX files of a data set in, in order:
+
+1. the ``data_dir`` argument,
+2. the ``RRNN_DATA_DIR`` environment variable,
+3. the user cache ``~/.cache/rrnn`` (``$XDG_CACHE_HOME/rrnn``).
+
+Either folder may hold the files directly or in a sub-folder named after the data
+set (``mnist/`` or ``fashion-mnist/``). When no folder has them, the files are
+downloaded into the cache; offline, an error says where to put them. Every file
+is verified against the SHA-256 of its *decompressed* bytes (the gzip wrappers
+differ between mirrors; the payload does not).
+
+Examples
+--------
+>>> X, y = load_mnist("train")                      # doctest: +SKIP
+>>> X.shape, X.dtype, y.dtype
+((60000, 784), dtype('int8'), dtype('int64'))
+>>> Xp, _ = load_mnist("test", projected=True)       # 100 dimensions, +-1
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import struct
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_mnist", "load_fashion_mnist", "load", "read_idx", "binarize", "pad",
+           "random_projection", "DataUnavailableError", "DATASETS"]
+
+_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+#: name -> (sub-folder, download mirrors, SHA-256 of the decompressed files)
+DATASETS = {
+    "mnist": ("mnist", (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    ), {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    }),
+    "fashion-mnist": ("fashion-mnist", (
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    ), {
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    }),
+}
+
+#: Seed of the fixed projection of the "projected" variants (same for train and test).
+PROJECTION_SEED = 20240601
+PROJECTION_DIM = 100
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class DataUnavailableError(FileNotFoundError):
+    """The data files are neither on disk nor downloadable."""
+
+
+def read_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
+    """Parse the bytes of one (decompressed) IDX file.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file: magic ``00 00 <dtype> <ndim>``, ``ndim`` big-endian uint32
+        sizes, then the values in C order.
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape given by the header; uint8 for MNIST files.
+    """
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise ValueError(f"{name}: not an IDX file (bad magic number {data[:4]!r})")
+    code, ndim = data[2], data[3]
+    if code not in _IDX_DTYPES:
+        raise ValueError(f"{name}: unknown IDX element type 0x{code:02x}")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{name}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    dtype = np.dtype(_IDX_DTYPES[code])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) - header != expected:
+        raise ValueError(f"{name}: IDX header says shape {shape} ({expected} bytes of data), "
+                         f"file has {len(data) - header} bytes after the header")
+    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rrnn"
+
+
+def _candidates(data_dir, sub: str) -> list[Path]:
+    dirs = []
+    if data_dir is not None:
+        dirs.append(Path(data_dir))
+    elif os.environ.get("RRNN_DATA_DIR"):
+        dirs.append(Path(os.environ["RRNN_DATA_DIR"]))
+    dirs.append(_cache_dir())
+    out = []
+    for d in dirs:
+        out += [d / sub, d]
+    return out
+
+
+def _locate(name: str, data_dir) -> Path | None:
+    sub = DATASETS[name][0]
+    for folder in _candidates(data_dir, sub):
+        if all((folder / f"{stem}.gz").is_file() for pair in _FILES.values() for stem in pair):
+            return folder
+    return None
+
+
+def _download(name: str) -> Path:
+    sub, mirrors, _ = DATASETS[name]
+    target = _cache_dir() / sub
+    target.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for stem in (s for pair in _FILES.values() for s in pair):
+        dest = target / f"{stem}.gz"
+        if dest.is_file():
+            continue
+        for mirror in mirrors:
+            try:
+                with urllib.request.urlopen(mirror + stem + ".gz", timeout=30) as r, \
+                        tempfile.NamedTemporaryFile(dir=target, delete=False) as tmp:
+                    shutil.copyfileobj(r, tmp)
+                os.replace(tmp.name, dest)
+                break
+            except (urllib.error.URLError, OSError, TimeoutError) as exc:
+                errors.append(f"{mirror}{stem}.gz: {exc}")
+        else:
+            raise DataUnavailableError(
+                f"{name}: the data files are not on disk and could not be downloaded "
+                f"({'; '.join(errors[-2:])}). Put the four files "
+                f"{', '.join(s + '.gz' for p in _FILES.values() for s in p)} in a folder and pass "
+                f"data_dir=<folder> or set RRNN_DATA_DIR=<folder> (in the rrnn development "
+                f"checkout they are in ../shared/data/{sub}); or copy them to {target}")
+    return target
+
+
+def _read_verified(path: Path, name: str, stem: str) -> np.ndarray:
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{name}: cannot decompress {path} ({exc}); the file is damaged, "
+                         f"delete it and fetch it again") from exc
+    expected = DATASETS[name][2].get(stem)
+    digest = hashlib.sha256(data).hexdigest()
+    if expected is not None and digest != expected:
+        raise ValueError(f"{name}: SHA-256 mismatch for {path}: got {digest}, expected {expected}; "
+                         f"the file is damaged or not the original {stem}")
+    return read_idx(data, str(path))
+
+
+def binarize(images: np.ndarray, threshold: int = 127) -> np.ndarray:
+    """Grey levels to +-1: ``+1`` where ``pixel > threshold``.
+
+    Parameters
+    ----------
+    images : ndarray, shape (n, ...), uint8
+
+    Returns
+    -------
+    ndarray, shape (n, prod(...)), int8 in {-1, +1}
+    """
+    flat = np.asarray(images).reshape(len(images), -1)
+    return np.where(flat > threshold, 1, -1).astype(np.int8)
+
+
+def pad(x: np.ndarray, n: int) -> np.ndarray:
+    """Zero-pad the columns of ``x`` (shape (samples, d), d <= n) to ``n``."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"x: expected a 2-d array (samples, features), got shape {x.shape}")
+    if n < x.shape[1]:
+        raise ValueError(f"n: expected an int >= the input dimension {x.shape[1]}, got {n}")
+    out = np.zeros((x.shape[0], n), dtype=x.dtype)
+    out[:, :x.shape[1]] = x
+    return out
+
+
+def random_projection(x: np.ndarray, dim: int = PROJECTION_DIM, seed=PROJECTION_SEED) -> np.ndarray:
+    """A fixed random linear projection to ``dim`` dimensions, then the sign.
+
+    ``sign(x @ P)`` with ``P`` Gaussian of shape (d, dim), drawn from ``seed``; a zero
+    projection counts as ``+1``. The thesis (7.1.1) only requires that the projection is
+    fixed; the sign keeps the inputs binary as in the rest of chapter 7.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, d), +-1
+    dim : int
+    seed : int or numpy.random.SeedSequence
+
+    Returns
+    -------
+    ndarray, shape (n, dim), int8 in {-1, +1}
+    """
+    x = np.asarray(x, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    proj = rng.standard_normal((x.shape[1], dim)).astype(np.float32)
+    return np.where(x @ proj >= 0, 1, -1).astype(np.int8)
+
+
+def load(name: str, split: str = "train", data_dir=None, *, binary: bool = True,
+         projected: bool = False, n: int | None = None, download: bool = True):
+    """Load one split of a data set.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist"}
+    split : {"train", "test"}
+    data_dir : str or Path, optional
+        Folder holding the gzip IDX files (or a ``<name>/`` sub-folder of them).
+        Default: ``RRNN_DATA_DIR``, then the cache.
+    binary : bool
+        ``True``: +-1 pixels (pixel > 127), int8. ``False``: raw uint8 grey levels.
+    projected : bool
+        Apply the fixed random projection to 100 dimensions (implies ``binary``).
+    n : int, optional
+        Zero-pad the features to ``n`` (the MLCM layer size).
+    download : bool
+        Download into the cache when the files are missing.
+
+    Returns
+    -------
+    X : ndarray, shape (samples, features)
+        int8 (+-1, 0 in the padding) or uint8 grey levels.
+    y : ndarray, shape (samples,), int64
+        Labels 0..9.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"name: expected one of {', '.join(map(repr, DATASETS))}, got {name!r}")
+    if split not in _FILES:
+        raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
+    folder = _locate(name, data_dir)
+    if folder is None:
+        if not download:
+            raise DataUnavailableError(
+                f"{name}: files not found in {', '.join(map(str, _candidates(data_dir, DATASETS[name][0])))}; "
+                f"pass data_dir=<folder> or set RRNN_DATA_DIR (in the rrnn development checkout "
+                f"the files are in ../shared/data)")
+        folder = _download(name)
+    img_stem, lab_stem = _FILES[split]
+    images = _read_verified(folder / f"{img_stem}.gz", name, img_stem)
+    labels = _read_verified(folder / f"{lab_stem}.gz", name, lab_stem)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"{name}: images of shape {images.shape} do not match labels of shape "
+                         f"{labels.shape}")
+    y = labels.astype(np.int64)
+    if projected:
+        X = random_projection(binarize(images))
+    elif binary:
+        X = binarize(images)
+    else:
+        X = images.reshape(len(images), -1)
+    if n is not None:
+        X = pad(X, n)
+    return X, y
+
+
+def load_mnist(split: str = "train", data_dir=None, **kwargs):
+    """MNIST digits; see :func:`load` for the arguments and return values."""
+    return load("mnist", split, data_dir, **kwargs)
+
+
+def load_fashion_mnist(split: str = "train", data_dir=None, **kwargs):
+    """Fashion-MNIST clothing images; see :func:`load` for the arguments and return values."""
+    return load("fashion-mnist", split, data_dir, **kwargs)

@@ -1,0 +1,815 @@
+"""Multi-Layer Chain Model (thesis chapters 5-7, Appendix A) as an estimator.
+
+``L`` recurrent layers of ``N`` binary units in a chain. Unit i of layer l sees its
+own layer through ``J^l`` (zero diagonal) and the self-coupling ``J_D``, the unit with
+the same index in the previous layer (``lambda_L^l``; the input ``lambda_in x`` for
+layer 1) and, in training, the unit with the same index in the next layer
+(``lambda_R^l``; the label field ``lambda_out W_back y`` for layer L), eq. 6.1.
+Training alternates a convergence step with label feedback and a local update of
+each ``J^l`` (perceptron rule with margin, weight decay, zero diagonal, Algorithm 3)
+plus a readout update; inference runs the dynamics without the label and without
+right-going fields (Algorithm 2) and reads ``W_fwd s^L``.
+
+States are float32 arrays (L, B, N). ``activation="sign"`` uses +-1 states;
+``"heaviside"`` uses {0, 1} states with the thresholds ``kappa`` of eq. 7.1 plus a
+fixed threshold ``threshold`` (gamma), or winner-takes-all (``sparsity``) in the
+middle layers. With ``threshold=0`` the {0, 1} model is the +-1 model under
+``s = 2z - 1``, in the dynamics and in training (the tests check this exactly).
+
+Speed: synchronous orders use float32 BLAS for the first step of each batch and
+then only add the rows of the units that changed (incremental fields, a numba
+kernel); samples that have converged leave the batch. Asynchronous orders run in a
+numba kernel with incremental fields. ``connectivity=K`` stores K random inputs per
+unit (diluted couplings) for layers too large to hold densely (N = 100,000).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import mlcm_kernels as K
+from ._validation import check_int, check_real
+from .perceptron import READOUTS, check_xy, encode, readout_step, softmax
+
+__all__ = ["MLCM", "UPDATES", "PROTOCOLS"]
+
+UPDATES = ("sequential-sync", "independent-sync", "sequential-async", "independent-async")
+PROTOCOLS = ("thesis", "published")
+ACTIVATIONS = ("sign", "heaviside")
+INIT_STATES = ("input", "zeros")
+# Incremental field updates beat a dense matmul below this fraction of changed units.
+_INCREMENTAL_BELOW = 0.25
+
+
+def _real_list(value, name, length_options):
+    arr = np.atleast_1d(np.asarray(value, dtype=object))
+    if arr.ndim != 1 or len(arr) not in length_options:
+        raise ValueError(f"{name}: expected a number or a sequence of length "
+                         f"{' or '.join(map(str, length_options))}, got {value!r}")
+    return np.array([check_real(v, f"{name}[{i}]") for i, v in enumerate(arr)], dtype=np.float32)
+
+
+class _Dense:
+    """Dense couplings stored transposed: ``Jt[l, j, i] = J^l_ij``, zero diagonal."""
+
+    def __init__(self, Jt):
+        self.Jt = Jt
+
+    @classmethod
+    def random(cls, L, N, scale, rng):
+        Jt = np.empty((L, N, N), dtype=np.float32)
+        for l in range(L):
+            Jt[l] = rng.standard_normal((N, N), dtype=np.float32) * np.float32(scale / np.sqrt(N))
+            np.fill_diagonal(Jt[l], 0.0)
+        return cls(Jt)
+
+    def fields(self, l, S):
+        return S @ self.Jt[l]
+
+    def add_changes(self, l, H, rows, new, old, n_changed):
+        if n_changed < _INCREMENTAL_BELOW * new.size:
+            K.add_changes(H, rows, new, old, self.Jt[l])
+        else:
+            H[rows] += (new - old) @ self.Jt[l]
+
+    def row_sums(self, l):
+        return self.Jt[l].sum(axis=0, dtype=np.float64).astype(np.float32)
+
+    def update(self, l, pre, post, scale, decay):
+        """J_ij <- decay J_ij + scale sum_b post[b, i] pre[b, j]; diagonal zero."""
+        Jt = self.Jt[l]
+        if decay != 1.0:
+            Jt *= np.float32(decay)
+        cols = np.flatnonzero(np.any(post != 0, axis=0))
+        if cols.size > 0.5 * post.shape[1]:
+            Jt += np.float32(scale) * (pre.T @ post)
+        elif cols.size:
+            # only the units with an unstable sample learn: a thinner product
+            Jt[:, cols] += np.float32(scale) * (pre.T @ post[:, cols])
+        np.fill_diagonal(Jt, 0.0)
+
+    def arrays(self):
+        return {"couplings_t": self.Jt}
+
+
+class _Diluted:
+    """K random inputs per unit (self excluded): ``idx[l, i, k]``, ``w[l, i, k]``."""
+
+    def __init__(self, idx, w):
+        self.idx, self.w = idx, w
+        self._out = [self._outgoing(idx[l]) for l in range(idx.shape[0])]
+
+    @staticmethod
+    def _outgoing(idx):
+        N, Kd = idx.shape
+        pre = idx.ravel().astype(np.int64)
+        order = np.argsort(pre, kind="stable")
+        ptr = np.zeros(N + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pre, minlength=N), out=ptr[1:])
+        post = (order // Kd).astype(np.int32)
+        slot = (order % Kd).astype(np.int32)
+        return ptr, post, slot
+
+    @classmethod
+    def random(cls, L, N, Kd, scale, rng):
+        idx = np.empty((L, N, Kd), dtype=np.int32)
+        w = np.empty((L, N, Kd), dtype=np.float32)
+        for l in range(L):
+            r = rng.integers(0, N - 1, size=(N, Kd), dtype=np.int64)
+            r += r >= np.arange(N)[:, None]          # skip self
+            idx[l] = r
+            w[l] = rng.standard_normal((N, Kd), dtype=np.float32) * np.float32(scale / np.sqrt(Kd))
+        return cls(idx, w)
+
+    def fields(self, l, S):
+        H = np.empty_like(S)
+        K.diluted_fields(H, S, self.idx[l], self.w[l], np.arange(len(S), dtype=np.int64))
+        return H
+
+    def add_changes(self, l, H, rows, new, old, n_changed):
+        ptr, post, slot = self._out[l]
+        K.diluted_add_changes(H, rows, new, old, ptr, post, slot, self.w[l])
+
+    def row_sums(self, l):
+        return self.w[l].sum(axis=1, dtype=np.float64).astype(np.float32)
+
+    def update(self, l, pre, post, scale, decay):
+        cond = post != 0
+        K.diluted_update(self.w[l], self.idx[l], np.ascontiguousarray(pre),
+                         np.ascontiguousarray(post), cond, np.float32(scale), np.float32(decay))
+
+    def arrays(self):
+        return {"indices": self.idx, "weights": self.w}
+
+
+class MLCM:
+    """Multi-Layer Chain Model classifier trained with local rules.
+
+    Parameters
+    ----------
+    n_units : int
+        N, units per layer; inputs are zero-padded to N (identity input).
+    n_layers : int
+        L >= 1.
+    lambda_left : float or sequence of L-1 or L floats
+        Left (forward) ferromagnetic strengths of layers 2..L. With L values (the
+        thesis's lists), the first one is the input strength of Algorithms 2-3 and is
+        not used: the input field is ``lambda_in x``.
+    lambda_right : float or sequence of L-1 or L floats
+        Right (backward) strengths of layers 1..L-1; with L values the last one is not
+        used: layer L feels the label field ``lambda_out W_back y`` (eq. 6.1).
+    self_coupling : float
+        J_D.
+    lambda_in, lambda_out : float
+        Input and label field strengths.
+    activation : {"sign", "heaviside"}
+        +-1 states (eq. 6.1) or {0, 1} states with thresholds (eq. 7.1).
+    threshold : float
+        gamma of eq. 7.1 (heaviside only).
+    sparsity : float or sequence, optional
+        Winner-takes-all activity delta of the middle layers (heaviside only): the
+        ``round(N delta)`` largest fields fire; layers 1 and L keep a threshold of 0.
+        A sequence gives one value per middle layer (length L-2).
+    init_state : {"input", "zeros"}
+        Initial states of all layers: the (padded) input, or zeros.
+    update : {"sequential-sync", "independent-sync", "sequential-async", "independent-async"}
+        Update order of 6.2.1; "sequential-sync" is Algorithm 2.
+    max_steps : int
+        T_max, sweeps per convergence step (per phase).
+    learning_rate : float
+        eta of the local rule; the increment is ``eta / batch_size`` per unstable
+        (sample, unit) pair (Algorithm 3).
+    margin : float
+        rho: a unit is updated when ``s_i h_i <= margin``.
+    weight_decay : float
+        xi: ``J <- J (1 - eta xi) + dJ``.
+    readout : {"cross_entropy", "perceptron"}
+    readout_lr : float
+    readout_margin : float
+        Margin of the perceptron readout.
+    batch_size : int
+    epochs : int
+    init_scale : float
+        ``J_ij ~ N(0, init_scale^2 / N)`` (``/ K`` when diluted).
+    protocol : {"thesis", "published"}
+        "thesis": one clamped convergence step, update on its end state
+        (Algorithms 1-3). "published": ``clamp_steps`` sweeps with the label
+        feedback, then a free phase (no label, no right-going fields, as at
+        inference) from there; the local rule drives the free end state's fields
+        toward the clamped states, and the readout learns on the free end state.
+    clamp_steps : int
+        Sweeps of the clamped phase of the published protocol.
+    input_density : float, optional
+        Sparse random input weights instead of padding (sign activation only): unit i
+        of layer 1 gets ``lambda_in * (W_in x)_i`` with W_in of density p and
+        entries ``+-1/sqrt(p d)``.
+    connectivity : int, optional
+        K: diluted couplings with K random inputs per unit (sparse storage).
+    n_train_eval : int
+        Training accuracy per epoch is measured on this many training samples.
+    n_threads : int, optional
+        numba threads (default: all available).
+    random_state : int, numpy.random.SeedSequence or None
+    verbose : bool
+        Print one line per epoch.
+
+    Attributes
+    ----------
+    couplings_ : ndarray (L, N, N) float32
+        ``J^l_ij`` (dense only; the transposed array is stored internally).
+    readout_ : ndarray (n_classes, N) float32
+        W_fwd.
+    back_ : ndarray (N, n_classes) float32
+        W_back, random +-1, fixed.
+    history_ : dict of lists
+        Per epoch: train_accuracy, val_accuracy, sparsity (L,), val_sparsity (L,),
+        mean_steps, val_mean_steps, converged, seconds.
+    """
+
+    def __init__(self, n_units=1000, n_layers=5, lambda_left=(6.0, 4.0, 4.0, 4.0, 4.0),
+                 lambda_right=(2.0, 2.0, 2.0, 2.0, 1.5), self_coupling=0.1, lambda_in=6.0,
+                 lambda_out=12.0, activation="sign", threshold=0.0, sparsity=None,
+                 init_state="input", update="sequential-sync", max_steps=50, learning_rate=0.01,
+                 margin=1.0, weight_decay=0.0, readout="cross_entropy", readout_lr=0.01,
+                 readout_margin=0.0, batch_size=100, epochs=20, init_scale=1.0, protocol="thesis",
+                 clamp_steps=10, input_density=None, connectivity=None, n_train_eval=10000,
+                 n_threads=None, random_state=None, verbose=False):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    # ------------------------------------------------------------ parameters
+
+    @classmethod
+    def _param_names(cls):
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep=True):
+        return {k: getattr(self, k) for k in self._param_names()}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k not in self._param_names():
+                raise ValueError(f"{k}: not a parameter of MLCM (expected one of {self._param_names()})")
+            setattr(self, k, v)
+        return self
+
+    def _resolve(self):
+        """Validate every hyperparameter once; returns the resolved configuration."""
+        c = {}
+        N = c["N"] = check_int(self.n_units, "n_units", minimum=2)
+        L = c["L"] = check_int(self.n_layers, "n_layers", minimum=1)
+        ll = _real_list(self.lambda_left, "lambda_left", sorted({1, max(L - 1, 1), L}))
+        lr = _real_list(self.lambda_right, "lambda_right", sorted({1, max(L - 1, 1), L}))
+        if len(ll) == 1:
+            ll = np.repeat(ll, L)
+        elif len(ll) == L - 1:
+            ll = np.concatenate([[0.0], ll]).astype(np.float32)
+        if len(lr) == 1:
+            lr = np.repeat(lr, L)
+        elif len(lr) == L - 1:
+            lr = np.concatenate([lr, [0.0]]).astype(np.float32)
+        c["lam_left"] = ll.copy()
+        c["lam_right"] = lr.copy()
+        c["lam_right"][L - 1] = 0.0            # layer L: label field instead
+        c["jd"] = check_real(self.self_coupling, "self_coupling")
+        c["lam_in"] = check_real(self.lambda_in, "lambda_in")
+        c["lam_left"][0] = c["lam_in"]
+        c["lam_out"] = check_real(self.lambda_out, "lambda_out")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {ACTIVATIONS}, got {self.activation!r}")
+        c["heaviside"] = self.activation == "heaviside"
+        c["gamma"] = check_real(self.threshold, "threshold")
+        if c["gamma"] != 0 and not c["heaviside"]:
+            raise ValueError(f"threshold: a non-zero threshold ({c['gamma']}) needs "
+                             f"activation='heaviside', got activation={self.activation!r}")
+        c["wta"] = None
+        if self.sparsity is not None:
+            if not c["heaviside"]:
+                raise ValueError(f"sparsity: winner-takes-all ({self.sparsity!r}) needs "
+                                 f"activation='heaviside', got activation={self.activation!r}")
+            if L < 3:
+                raise ValueError(f"sparsity: winner-takes-all acts on the middle layers and needs "
+                                 f"n_layers >= 3, got n_layers={L}")
+            d = _real_list(self.sparsity, "sparsity", sorted({1, L - 2}))
+            if np.any(d <= 0) or np.any(d > 1):
+                raise ValueError(f"sparsity: expected values in (0, 1], got {self.sparsity!r}")
+            d = np.repeat(d, L - 2) if len(d) == 1 else d
+            c["wta"] = np.rint(N * d).astype(np.int64).clip(1, N)
+        if self.init_state not in INIT_STATES:
+            raise ValueError(f"init_state: expected one of {INIT_STATES}, got {self.init_state!r}")
+        if self.update not in UPDATES:
+            raise ValueError(f"update: expected one of {UPDATES}, got {self.update!r}")
+        c["async"] = self.update.endswith("async")
+        c["sequential"] = self.update.startswith("sequential")
+        if c["async"] and c["wta"] is not None:
+            raise ValueError(f"update: winner-takes-all is a whole-layer rule and needs a "
+                             f"synchronous update, got update={self.update!r}")
+        c["t_max"] = check_int(self.max_steps, "max_steps", minimum=1)
+        c["eta"] = check_real(self.learning_rate, "learning_rate")
+        if c["eta"] < 0:
+            raise ValueError(f"learning_rate: expected a number >= 0, got {c['eta']}")
+        c["rho"] = check_real(self.margin, "margin")
+        c["xi"] = check_real(self.weight_decay, "weight_decay")
+        if c["xi"] < 0 or c["eta"] * c["xi"] >= 1:
+            raise ValueError(f"weight_decay: expected 0 <= weight_decay < 1/learning_rate, "
+                             f"got {c['xi']}")
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout: expected one of {READOUTS}, got {self.readout!r}")
+        c["ro_lr"] = check_real(self.readout_lr, "readout_lr")
+        if c["ro_lr"] <= 0:
+            raise ValueError(f"readout_lr: expected a number > 0, got {c['ro_lr']}")
+        c["ro_margin"] = check_real(self.readout_margin, "readout_margin")
+        c["B"] = check_int(self.batch_size, "batch_size", minimum=1)
+        check_int(self.epochs, "epochs", minimum=1)
+        c["scale"] = check_real(self.init_scale, "init_scale")
+        if c["scale"] < 0:
+            raise ValueError(f"init_scale: expected a number >= 0, got {c['scale']}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol: expected one of {PROTOCOLS}, got {self.protocol!r}")
+        c["clamp_steps"] = check_int(self.clamp_steps, "clamp_steps", minimum=1)
+        c["density"] = None
+        if self.input_density is not None:
+            p = check_real(self.input_density, "input_density")
+            if not 0 < p <= 1:
+                raise ValueError(f"input_density: expected a number in (0, 1], got {p}")
+            if c["heaviside"]:
+                raise ValueError("input_density: sparse input weights are implemented for "
+                                 "activation='sign' only, got activation='heaviside'")
+            c["density"] = p
+        c["K"] = None
+        if self.connectivity is not None:
+            c["K"] = check_int(self.connectivity, "connectivity", minimum=1, maximum=N - 1)
+        check_int(self.n_train_eval, "n_train_eval", minimum=0)
+        if self.n_threads is not None:
+            check_int(self.n_threads, "n_threads", minimum=1)
+        return c
+
+    def _seed_sequence(self):
+        rs = self.random_state
+        if isinstance(rs, np.random.SeedSequence):
+            return rs
+        if rs is None:
+            return np.random.SeedSequence()
+        return np.random.SeedSequence(check_int(rs, "random_state", minimum=0))
+
+    # ------------------------------------------------------------ state
+
+    def _initialise(self, n_features, classes):
+        c = self._cfg
+        N, L = c["N"], c["L"]
+        if c["density"] is None and n_features > N:
+            raise ValueError(f"X: {n_features} features do not fit in n_units={N} (inputs are "
+                             f"zero-padded to N); use n_units >= {n_features} or input_density")
+        self.seed_ = self._seed_sequence()
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed_.entropy, spawn_key=tuple(self.seed_.spawn_key) + (0,)))
+        M = len(classes)
+        self.classes_ = np.asarray(classes)
+        self.n_features_in_ = n_features
+        if c["K"] is None:
+            self._J = _Dense.random(L, N, c["scale"], rng)
+        else:
+            self._J = _Diluted.random(L, N, c["K"], c["scale"], rng)
+        self.back_ = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(N, M))
+        self.readout_ = np.zeros((M, N), dtype=np.float32)
+        self.input_weights_ = None
+        if c["density"] is not None:
+            p = c["density"]
+            mask = rng.random((N, n_features)) < p
+            signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(N, n_features))
+            self.input_weights_ = (mask * signs / np.sqrt(p * n_features)).astype(np.float32)
+        self.async_key_ = int(self.seed_.generate_state(1, np.uint64)[0] >> np.uint64(1))
+        self.history_ = {k: [] for k in ("train_accuracy", "val_accuracy", "sparsity",
+                                         "val_sparsity", "mean_steps", "val_mean_steps",
+                                         "converged", "seconds")}
+        self.epochs_done_ = 0
+        self.samples_seen_ = 0
+
+    @property
+    def couplings_(self):
+        if isinstance(self._J, _Dense):
+            return np.ascontiguousarray(self._J.Jt.transpose(0, 2, 1))
+        raise AttributeError("couplings_: diluted couplings are stored as indices_ and weights_")
+
+    @property
+    def indices_(self):
+        return self._J.idx
+
+    @property
+    def weights_(self):
+        return self._J.w
+
+    # ------------------------------------------------------------ dynamics
+
+    def _input_fields(self, X):
+        """(B, N) float32 input field of layer 1 (times lambda_in) and the initial states."""
+        c = self._cfg
+        B, N = len(X), c["N"]
+        if self.input_weights_ is not None:
+            x = X @ self.input_weights_.T
+            s0 = np.sign(x).astype(np.float32)
+        else:
+            x = np.zeros((B, N), dtype=np.float32)
+            x[:, :X.shape[1]] = X
+            s0 = x
+        if c["heaviside"]:
+            x = (x + 1.0) * np.float32(0.5)       # z = (s + 1) / 2; padding -> 1/2
+            s0 = x
+        xin = (x * np.float32(c["lam_in"])).astype(np.float32)
+        S = np.zeros((c["L"], B, N), dtype=np.float32)
+        if self.init_state == "input":
+            S[:] = s0
+        return xin, S
+
+    def _label_field(self, yi):
+        c = self._cfg
+        f = np.float32(c["lam_out"] / 2 if c["heaviside"] else c["lam_out"])
+        return np.ascontiguousarray(self.back_.T[yi] * f, dtype=np.float32)
+
+    def _thresholds(self, use_right):
+        """kappa (L, N) and gamma (L,) of eq. 7.1 for the active terms (zeros for sign)."""
+        c = self._cfg
+        L, N = c["L"], c["N"]
+        kappa = np.zeros((L, N), dtype=np.float32)
+        gamma = np.zeros(L, dtype=np.float32)
+        if c["heaviside"]:
+            for l in range(L):
+                right = c["lam_right"][l] if use_right else 0.0
+                kappa[l] = 0.5 * (self._J.row_sums(l) + c["jd"] + c["lam_left"][l] + right)
+            gamma[:] = c["gamma"]
+            if c["wta"] is not None:
+                gamma[0] = gamma[L - 1] = 0.0
+        return kappa, gamma
+
+    def _activate(self, l, h):
+        c = self._cfg
+        if c["wta"] is not None and 0 < l < c["L"] - 1:
+            k = int(c["wta"][l - 1])
+            new = np.zeros_like(h)
+            top = np.argpartition(-h, k - 1, axis=1)[:, :k]
+            np.put_along_axis(new, top, 1.0, axis=1)
+            return new
+        lo = 0.0 if c["heaviside"] else -1.0
+        return np.where(h >= 0, np.float32(1.0), np.float32(lo))
+
+    def _relax(self, S, xin, outf, use_right, t_max, sample_ids, H=None):
+        """Run the dynamics on S (L, B, N) in place. Returns (H, steps, converged) with H
+        the main fields ``J^l s^l`` of the end state."""
+        c = self._cfg
+        L, B, N = S.shape
+        if H is None:
+            H = np.empty_like(S)
+            for l in range(L):
+                H[l] = self._J.fields(l, S[l])
+        kappa, gamma = self._thresholds(use_right)
+        steps = np.full(B, t_max, dtype=np.int32)
+        conv = np.zeros(B, dtype=bool)
+        if outf is None:
+            outf = np.zeros((B, N), dtype=np.float32)
+        if c["async"]:
+            if not isinstance(self._J, _Dense):
+                raise ValueError("update: asynchronous orders need dense couplings "
+                                 "(connectivity=None)")
+            perm = np.empty((B, L * N), dtype=np.int64)
+            K.relax_async(S, H, xin, outf, self._J.Jt, np.float32(c["jd"]), c["lam_left"],
+                          c["lam_right"], kappa, gamma, c["heaviside"], use_right, t_max,
+                          c["sequential"], np.uint64(self.async_key_),
+                          np.ascontiguousarray(sample_ids, dtype=np.int64), perm, steps, conv)
+            return H, steps, conv
+        jd = np.float32(c["jd"])
+        active = np.arange(B)
+        for t in range(t_max):
+            if active.size == 0:
+                break
+            changed = np.zeros(active.size, dtype=bool)
+            old_all = S[:, active]                       # (L, A, N) copy
+            new_all = old_all if c["sequential"] else old_all.copy()
+            for l in range(L):
+                src = new_all if c["sequential"] else old_all
+                h = H[l, active] + jd * src[l]
+                h += xin[active] if l == 0 else c["lam_left"][l] * src[l - 1]
+                if use_right:
+                    h += outf[active] if l == L - 1 else c["lam_right"][l] * src[l + 1]
+                h -= kappa[l]
+                h -= gamma[l]
+                new = self._activate(l, h)
+                old = old_all[l] if not c["sequential"] else S[l, active]
+                diff = new != old
+                n_changed = int(np.count_nonzero(diff))
+                if n_changed:
+                    changed |= diff.any(axis=1)
+                    self._J.add_changes(l, H[l], active, new, old, n_changed)
+                if c["sequential"]:
+                    new_all[l] = new
+                    S[l, active] = new
+                else:
+                    new_all[l] = new
+            if not c["sequential"]:
+                S[:, active] = new_all
+            done = ~changed
+            steps[active[done]] = t + 1
+            conv[active[done]] = True
+            active = active[changed]
+        return H, steps, conv
+
+    # ------------------------------------------------------------ learning
+
+    def _local_update(self, S, H, targets, xin):
+        """Algorithm 3: perceptron rule with margin on the forward fields of S."""
+        c = self._cfg
+        L, B, N = S.shape
+        scale = c["eta"] / B
+        decay = 1.0 - c["eta"] * c["xi"]
+        for l in range(L):
+            s = S[l]
+            left = xin if l == 0 else c["lam_left"][l] * S[l - 1]
+            hf = H[l] + left
+            if c["heaviside"]:
+                # forward field of the +-1 picture: 2 (J z + lam z_prev - kappa_fwd)
+                kf = 0.5 * (self._J.row_sums(l) + c["lam_left"][l])
+                hf = 2.0 * (hf - kf)
+                if c["wta"] is not None and 0 < l < L - 1:
+                    k = int(c["wta"][l - 1])
+                    thr = -np.partition(-hf, k - 1, axis=1)[:, k - 1:k]
+                    hf = hf - thr
+                else:
+                    hf = hf - 2.0 * c["gamma"]
+                t = 2.0 * targets[l] - 1.0
+                pre = 2.0 * s - 1.0
+            else:
+                t = targets[l]
+                pre = s
+            post = np.where(t * hf <= c["rho"], t, np.float32(0.0)).astype(np.float32)
+            self._J.update(l, pre.astype(np.float32), post, scale, decay)
+
+    def _train_batch(self, X, yi, ids):
+        c = self._cfg
+        xin, S = self._input_fields(X)
+        outf = self._label_field(yi)
+        H, steps, conv = self._relax(S, xin, outf, True,
+                                     c["clamp_steps"] if self.protocol == "published" else c["t_max"],
+                                     ids)
+        if self.protocol == "published":
+            targets = S.copy()
+            H, st2, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), H=H)
+            steps = steps + st2
+        else:
+            targets = S
+        self._local_update(S, H, targets, xin)
+        readout_step(self.readout_, S[c["L"] - 1], yi, self.readout, c["ro_lr"], c["ro_margin"])
+        return steps, conv, (S > 0).mean(axis=(1, 2))
+
+    def _infer(self, X, chunk=None):
+        """Free-phase end states of the last layer (n, N), steps, per-layer activity."""
+        c = self._cfg
+        if chunk is None:      # about 100 MB of states per chunk
+            chunk = int(max(10, min(1000, 25_000_000 // (c["L"] * c["N"]))))
+        last = np.empty((len(X), c["N"]), dtype=np.float32)
+        steps = np.empty(len(X), dtype=np.int32)
+        act = np.zeros(c["L"])
+        for a in range(0, len(X), chunk):
+            xin, S = self._input_fields(X[a:a + chunk])
+            ids = np.arange(a, a + len(S[0]), dtype=np.int64) + (1 << 41)
+            _, st, _ = self._relax(S, xin, None, False, c["t_max"], ids)
+            last[a:a + len(st)] = S[-1]
+            steps[a:a + len(st)] = st
+            act += (S > 0).sum(axis=(1, 2))
+        return last, steps, act / (len(X) * c["N"])
+
+    def _threads(self):
+        import numba
+        return numba.get_num_threads, numba.set_num_threads
+
+    def _epoch(self, X, yi, validation_data):
+        c = self._cfg
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(np.random.SeedSequence(
+            self.seed_.entropy, spawn_key=tuple(self.seed_.spawn_key) + (1, self.epochs_done_)))
+        order = rng.permutation(len(X))
+        all_steps, all_conv, acts = [], [], []
+        for start in range(0, len(X), c["B"]):
+            b = order[start:start + c["B"]]
+            ids = self.samples_seen_ + np.arange(len(b), dtype=np.int64)
+            steps, conv, act = self._train_batch(X[b], yi[b], ids)
+            self.samples_seen_ += len(b)
+            all_steps.append(steps)
+            all_conv.append(conv)
+            acts.append(act * len(b))
+        h = self.history_
+        h["mean_steps"].append(float(np.concatenate(all_steps).mean()))
+        h["converged"].append(float(np.concatenate(all_conv).mean()))
+        h["sparsity"].append(np.sum(acts, axis=0) / len(X))
+        h["seconds"].append(time.perf_counter() - t0)
+        n_eval = min(self.n_train_eval, len(X))
+        if n_eval:
+            last, _, _ = self._infer(X[:n_eval])
+            h["train_accuracy"].append(float(np.mean(np.argmax(last @ self.readout_.T, 1) == yi[:n_eval])))
+        else:
+            h["train_accuracy"].append(np.nan)
+        if validation_data is not None:
+            Xv, yv = validation_data
+            last, st, act = self._infer(Xv)
+            pred = self.classes_[np.argmax(last @ self.readout_.T, 1)]
+            h["val_accuracy"].append(float(np.mean(pred == yv)))
+            h["val_mean_steps"].append(float(st.mean()))
+            h["val_sparsity"].append(act)
+        else:
+            h["val_accuracy"].append(np.nan)
+            h["val_mean_steps"].append(np.nan)
+            h["val_sparsity"].append(np.full(c["L"], np.nan))
+        self.epochs_done_ += 1
+        if self.verbose:
+            print(f"epoch {self.epochs_done_}: train {h['train_accuracy'][-1]:.4f} "
+                  f"val {h['val_accuracy'][-1]:.4f} steps {h['mean_steps'][-1]:.2f} "
+                  f"{h['seconds'][-1]:.1f}s", flush=True)
+
+    def _check_validation(self, validation_data):
+        if validation_data is None:
+            return None
+        try:
+            Xv, yv = validation_data
+        except (TypeError, ValueError):
+            raise TypeError("validation_data: expected a pair (X_val, y_val)") from None
+        Xv, yv = check_xy(Xv, yv, self.n_features_in_, self.classes_, "X_val", "y_val")
+        return Xv, yv
+
+    def _with_threads(self, fn, *args):
+        get, set_ = self._threads()
+        before = get()
+        try:
+            if self.n_threads is not None:
+                set_(min(self.n_threads, before))
+            return fn(*args)
+        finally:
+            set_(before)
+
+    def fit(self, X, y, validation_data=None, checkpoint=None):
+        """Train for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array_like (n_samples, d)
+            +-1 inputs (d <= n_units unless ``input_density``).
+        y : array_like (n_samples,)
+            Class labels.
+        validation_data : (X_val, y_val), optional
+            Scored after every epoch (history_["val_accuracy"]).
+        checkpoint : str or Path, optional
+            HDF5 file written after every epoch; if it exists, training resumes from it
+            (same hyperparameters and data required).
+        """
+        self._cfg = self._resolve()
+        X, y = check_xy(X, y)
+        classes = np.unique(y)
+        data_hash = _hash_data(X, y)
+        resumed = False
+        if checkpoint is not None and Path(checkpoint).exists():
+            other = MLCM.load(checkpoint)
+            if _canonical(other.get_params()) != _canonical(self.get_params()):
+                raise ValueError(f"checkpoint: {checkpoint} was written with other hyperparameters "
+                                 f"({_canonical(other.get_params())}); expected "
+                                 f"{_canonical(self.get_params())}. Remove it to start afresh")
+            if other.data_hash_ != data_hash:
+                raise ValueError(f"checkpoint: {checkpoint} was written for other training data; "
+                                 f"remove it to start afresh")
+            self.__dict__.update({k: v for k, v in other.__dict__.items()
+                                  if k not in self._param_names()})
+            self._cfg = self._resolve()
+            resumed = True
+        if not resumed:
+            self._initialise(X.shape[1], classes)
+        self.data_hash_ = data_hash
+        validation = self._check_validation(validation_data)
+        yi = encode(y, self.classes_)
+        while self.epochs_done_ < self.epochs:
+            self._with_threads(self._epoch, X, yi, validation)
+            if checkpoint is not None:
+                self.save(checkpoint)
+        return self
+
+    def partial_fit(self, X, y, classes=None, validation_data=None):
+        """One epoch over (X, y); initialises on the first call (pass ``classes`` then
+        unless y holds every class)."""
+        if not hasattr(self, "_J"):
+            self._cfg = self._resolve()
+            X, y = check_xy(X, y)
+            self._initialise(X.shape[1], np.unique(y if classes is None else classes))
+            self.data_hash_ = "partial_fit"
+        X, y = check_xy(X, y, self.n_features_in_, self.classes_)
+        validation = self._check_validation(validation_data)
+        self._with_threads(self._epoch, X, encode(y, self.classes_), validation)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "_J"):
+            raise RuntimeError("this MLCM is not fitted yet: call fit or partial_fit first")
+
+    def transform(self, X):
+        """Free-phase end states of the last layer, (n, N) float32."""
+        self._check_fitted()
+        X, _ = check_xy(X, None, self.n_features_in_)
+        return self._with_threads(self._infer, X)[0]
+
+    def decision_function(self, X):
+        """Readout scores ``W_fwd s^L`` (n, n_classes)."""
+        return self.transform(X) @ self.readout_.T
+
+    def predict_proba(self, X):
+        """Softmax of the readout scores, (n, n_classes) float64."""
+        return softmax(self.decision_function(X).astype(np.float64))
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def score(self, X, y):
+        """Mean accuracy on (X, y)."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    # ------------------------------------------------------------ storage
+
+    def save(self, path):
+        """Write hyperparameters, learned state and history to HDF5 (atomically)."""
+        self._check_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with h5py.File(tmp, "w") as f:
+            f.attrs["kind"] = "rrnn.MLCM"
+            f.attrs["params"] = _canonical(self.get_params())
+            f.attrs["seed_entropy"] = str(self.seed_.entropy)
+            f.attrs["seed_spawn_key"] = json.dumps(list(self.seed_.spawn_key))
+            f.attrs["epochs_done"] = self.epochs_done_
+            f.attrs["samples_seen"] = self.samples_seen_
+            f.attrs["async_key"] = str(self.async_key_)
+            f.attrs["data_hash"] = self.data_hash_
+            for k, v in self._J.arrays().items():
+                f.create_dataset(f"couplings/{k}", data=v)
+            f["readout"] = self.readout_
+            f["back"] = self.back_
+            f["classes"] = self.classes_
+            if self.input_weights_ is not None:
+                f["input_weights"] = self.input_weights_
+            f.attrs["n_features_in"] = self.n_features_in_
+            for k, v in self.history_.items():
+                f[f"history/{k}"] = np.asarray(v, dtype=np.float64)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`."""
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("kind") != "rrnn.MLCM":
+                raise ValueError(f"{path}: not an rrnn.MLCM file (kind={f.attrs.get('kind')!r})")
+            params = json.loads(f.attrs["params"])
+            for key in ("lambda_left", "lambda_right", "sparsity"):
+                if isinstance(params.get(key), list):
+                    params[key] = tuple(params[key])
+            m = cls(**params)
+            m._cfg = m._resolve()
+            m.seed_ = np.random.SeedSequence(int(f.attrs["seed_entropy"]),
+                                              spawn_key=tuple(json.loads(f.attrs["seed_spawn_key"])))
+            m.epochs_done_ = int(f.attrs["epochs_done"])
+            m.samples_seen_ = int(f.attrs["samples_seen"])
+            m.async_key_ = int(f.attrs["async_key"])
+            m.data_hash_ = str(f.attrs["data_hash"])
+            g = f["couplings"]
+            if "couplings_t" in g:
+                m._J = _Dense(g["couplings_t"][()])
+            else:
+                m._J = _Diluted(g["indices"][()], g["weights"][()])
+            m.readout_ = f["readout"][()]
+            m.back_ = f["back"][()]
+            m.classes_ = f["classes"][()]
+            m.input_weights_ = f["input_weights"][()] if "input_weights" in f else None
+            m.n_features_in_ = int(f.attrs["n_features_in"])
+            m.history_ = {k: [np.asarray(x) if np.ndim(x) else float(x) for x in v[()]]
+                          for k, v in f["history"].items()}
+        return m
+
+
+def _canonical(params):
+    def conv(v):
+        if isinstance(v, np.random.SeedSequence):
+            return {"seed_entropy": str(v.entropy), "spawn_key": list(v.spawn_key)}
+        if isinstance(v, (tuple, list, np.ndarray)):
+            return [conv(x) for x in np.asarray(v).tolist()] if not isinstance(v, list) else [conv(x) for x in v]
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+    return json.dumps({k: conv(v) for k, v in params.items()}, sort_keys=True)
+
+
+def _hash_data(X, y):
+    h = hashlib.sha1()
+    h.update(np.ascontiguousarray(X).tobytes())
+    h.update(np.ascontiguousarray(y).tobytes())
+    return h.hexdigest()

@@ -1,0 +1,235 @@
+"""Single-layer network (SLN) baseline and the readout rules shared with the MLCM.
+
+The readout of an MLCM and the SLN learn with the same two rules:
+
+* ``"cross_entropy"``: softmax of ``W s``, gradient of the cross-entropy averaged over
+  the batch, ``W -= lr * mean_b (p_b - y_b) s_b^T`` (Algorithm 3, lines 10-14);
+* ``"perceptron"``: the multi-class margin perceptron: for every sample whose score
+  margin ``(W s)_y - max_{k != y} (W s)_k`` is ``<= margin``, ``W_y += lr s`` and
+  ``W_k* -= lr s`` (k* the best wrong class).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ._validation import check_int, check_real
+
+__all__ = ["Perceptron"]
+
+READOUTS = ("cross_entropy", "perceptron")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def readout_step(W: np.ndarray, s: np.ndarray, y: np.ndarray, rule: str, lr: float,
+                 margin: float) -> None:
+    """One update of the readout ``W`` (M, D) float32 in place on states ``s`` (B, D), labels
+    ``y`` (B,) int64 (class indices)."""
+    logits = s @ W.T
+    B = len(y)
+    if rule == "cross_entropy":
+        p = softmax(logits.astype(np.float64))
+        p[np.arange(B), y] -= 1.0
+        W -= (np.float32(lr / B) * (p.astype(np.float32).T @ s)).astype(np.float32)
+    else:
+        true = logits[np.arange(B), y]
+        other = logits.copy()
+        other[np.arange(B), y] = -np.inf
+        wrong = other.argmax(axis=1)
+        bad = (true - other[np.arange(B), wrong]) <= margin
+        if bad.any():
+            np.add.at(W, y[bad], np.float32(lr) * s[bad])
+            np.add.at(W, wrong[bad], -np.float32(lr) * s[bad])
+
+
+def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name_y="y"):
+    """Validate inputs: X (n, d) finite reals, y (n,) labels. Returns float32 X and y."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name_x}: expected a 2-d array (samples, features), got shape {X.shape}")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name_x}: expected numbers, got dtype {X.dtype}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name_x}: expected at least one sample, got shape {X.shape}")
+    Xf = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.all(np.isfinite(Xf)):
+        raise ValueError(f"{name_x}: values must be finite (found NaN or inf)")
+    if n_features is not None and Xf.shape[1] != n_features:
+        raise ValueError(f"{name_x}: expected {n_features} features (as in fit), got {Xf.shape[1]}")
+    if y is None:
+        return Xf, None
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(Xf):
+        raise ValueError(f"{name_y}: expected shape ({len(Xf)},) to match {name_x}, got {y.shape}")
+    if classes is not None:
+        bad = ~np.isin(y, classes)
+        if bad.any():
+            raise ValueError(f"{name_y}: label {y[bad][0]!r} is not one of the classes "
+                             f"{list(np.asarray(classes).tolist())}")
+    return Xf, y
+
+
+def encode(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    return np.searchsorted(classes, y).astype(np.int64)
+
+
+class Perceptron:
+    """Single-layer network: a linear readout trained directly on the inputs.
+
+    The baseline of thesis 7.1 ("a simple single-layer perceptron trained directly on
+    the raw input vectors, using the same number of training epochs and analogous
+    learning rules"): the MLCM readout rule applied to ``x`` instead of ``s^L``.
+
+    Parameters
+    ----------
+    rule : {"cross_entropy", "perceptron"}
+    learning_rate : float > 0
+    margin : float >= 0
+        Margin of the perceptron rule (ignored by cross-entropy).
+    batch_size : int >= 1
+    epochs : int >= 1
+    n_train_eval : int >= 0
+        Training accuracy per epoch is measured on this many training samples.
+    random_state : int, numpy.random.SeedSequence or None
+        Shuffling of the samples in each epoch.
+
+    Attributes
+    ----------
+    coef_ : ndarray (n_classes, n_features) float32
+    classes_ : ndarray (n_classes,)
+    history_ : dict of lists, one entry per epoch (train_accuracy, val_accuracy, seconds)
+    """
+
+    def __init__(self, rule="cross_entropy", learning_rate=0.01, margin=0.0, batch_size=100,
+                 epochs=20, n_train_eval=10000, random_state=None):
+        self.rule = rule
+        self.learning_rate = learning_rate
+        self.margin = margin
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.n_train_eval = n_train_eval
+        self.random_state = random_state
+
+    def _check_params(self):
+        if self.rule not in READOUTS:
+            raise ValueError(f"rule: expected one of {READOUTS}, got {self.rule!r}")
+        lr = check_real(self.learning_rate, "learning_rate")
+        if lr <= 0:
+            raise ValueError(f"learning_rate: expected a number > 0, got {lr}")
+        if check_real(self.margin, "margin") < 0:
+            raise ValueError(f"margin: expected a number >= 0, got {self.margin}")
+        check_int(self.batch_size, "batch_size", minimum=1)
+        check_int(self.epochs, "epochs", minimum=1)
+        check_int(self.n_train_eval, "n_train_eval", minimum=0)
+
+    def _seed(self):
+        rs = self.random_state
+        if isinstance(rs, np.random.SeedSequence):
+            return rs
+        if rs is None:
+            return np.random.SeedSequence()
+        return np.random.SeedSequence(check_int(rs, "random_state", minimum=0))
+
+    def fit(self, X, y, validation_data=None):
+        """Train for ``epochs`` epochs from scratch. X (n, d), y (n,)."""
+        self._check_params()
+        X, y = check_xy(X, y)
+        self.classes_ = np.unique(y)
+        self.n_features_in_ = X.shape[1]
+        self.seed_ = self._seed()
+        self.coef_ = np.zeros((len(self.classes_), X.shape[1]), dtype=np.float32)
+        self.history_ = {"train_accuracy": [], "val_accuracy": [], "seconds": []}
+        self.epochs_done_ = 0
+        for _ in range(self.epochs):
+            self._epoch(X, y, validation_data)
+        return self
+
+    def partial_fit(self, X, y, classes=None, validation_data=None):
+        """One epoch over (X, y); initialises on the first call (``classes`` needed then
+        unless all classes are in y)."""
+        if not hasattr(self, "coef_"):
+            self._check_params()
+            X, y = check_xy(X, y)
+            self.classes_ = np.unique(y) if classes is None else np.unique(classes)
+            self.n_features_in_ = X.shape[1]
+            self.seed_ = self._seed()
+            self.coef_ = np.zeros((len(self.classes_), X.shape[1]), dtype=np.float32)
+            self.history_ = {"train_accuracy": [], "val_accuracy": [], "seconds": []}
+            self.epochs_done_ = 0
+        self._epoch(X, y, validation_data)
+        return self
+
+    def _epoch(self, X, y, validation_data):
+        X, y = check_xy(X, y, self.n_features_in_, self.classes_)
+        t0 = time.perf_counter()
+        yi = encode(y, self.classes_)
+        rng = np.random.default_rng(np.random.SeedSequence(
+            self.seed_.entropy, spawn_key=tuple(self.seed_.spawn_key) + (1, self.epochs_done_)))
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), self.batch_size):
+            b = order[start:start + self.batch_size]
+            readout_step(self.coef_, X[b], yi[b], self.rule, self.learning_rate, self.margin)
+        self.epochs_done_ += 1
+        self.history_["seconds"].append(time.perf_counter() - t0)
+        n_eval = min(self.n_train_eval, len(X))
+        self.history_["train_accuracy"].append(self.score(X[:n_eval], y[:n_eval]) if n_eval else np.nan)
+        self.history_["val_accuracy"].append(self.score(*validation_data) if validation_data else np.nan)
+
+    def decision_function(self, X):
+        X, _ = check_xy(X, None, self.n_features_in_)
+        return X @ self.coef_.T
+
+    def predict_proba(self, X):
+        """Softmax of the scores, (n, n_classes) float64."""
+        return softmax(self.decision_function(X).astype(np.float64))
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+    def score(self, X, y):
+        """Mean accuracy."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    def save(self, path):
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        with h5py.File(tmp, "w") as f:
+            f.attrs["kind"] = "rrnn.Perceptron"
+            params = {k: getattr(self, k) for k in ("rule", "learning_rate", "margin", "batch_size",
+                                                    "epochs", "n_train_eval")}
+            f.attrs["params"] = json.dumps(params)
+            f.attrs["seed_entropy"] = str(self.seed_.entropy)
+            f.attrs["seed_spawn_key"] = json.dumps(list(self.seed_.spawn_key))
+            f.attrs["epochs_done"] = self.epochs_done_
+            f["coef"] = self.coef_
+            f["classes"] = self.classes_
+            for k, v in self.history_.items():
+                f[f"history/{k}"] = np.asarray(v, dtype=np.float64)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path):
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("kind") != "rrnn.Perceptron":
+                raise ValueError(f"{path}: not an rrnn.Perceptron file (kind={f.attrs.get('kind')!r})")
+            model = cls(**json.loads(f.attrs["params"]))
+            model.seed_ = np.random.SeedSequence(int(f.attrs["seed_entropy"]),
+                                              spawn_key=tuple(json.loads(f.attrs["seed_spawn_key"])))
+            model.epochs_done_ = int(f.attrs["epochs_done"])
+            model.coef_ = f["coef"][()]
+            model.classes_ = f["classes"][()]
+            model.n_features_in_ = model.coef_.shape[1]
+            model.history_ = {k: list(v[()]) for k, v in f["history"].items()}
+        return model

@@ -1,0 +1,311 @@
+"""MLCM and SLN: against the numpy Appendix-A reference, eq. 7.1, WTA, storage, errors."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rrnn.mlcm import MLCM
+from rrnn.perceptron import Perceptron
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import mlcm_numpy_reference as ref  # noqa: E402
+
+N, L, D, B, M = 24, 3, 20, 8, 4
+LAM = dict(lambda_left=(2.0, 1.5, 1.0), lambda_right=(1.0, 0.5, 9.0), self_coupling=0.25,
+           lambda_in=2.0, lambda_out=1.5)
+
+
+def tiny(**kw):
+    params = dict(n_units=N, n_layers=L, learning_rate=B / 64, margin=0.5, batch_size=B,
+                  epochs=1, readout_lr=0.5, max_steps=30, n_train_eval=0, random_state=3, **LAM)
+    params.update(kw)
+    return MLCM(**params)
+
+
+def dyadic(model):
+    """Round the couplings to multiples of 1/8 so every float32 sum is exact."""
+    model._J.Jt[:] = np.round(model._J.Jt * 8) / 8
+    return [np.ascontiguousarray(model._J.Jt[l].T) for l in range(L)]
+
+
+@pytest.fixture
+def data(rng):
+    X = rng.choice([-1, 1], size=(64, D)).astype(np.int8)
+    y = rng.integers(0, M, 64)
+    return X, y
+
+
+def start(model, X):
+    model._cfg = model._resolve()
+    model._initialise(X.shape[1], np.arange(M))
+    return model
+
+
+def test_training_matches_numpy_reference_exactly(data):
+    X, y = data
+    m = start(tiny(), X)
+    J = dyadic(m)
+    Wf = m.readout_.copy()
+    Xp = np.zeros((len(X), N), np.float32)
+    Xp[:, :D] = X
+    for s in range(0, len(X), B):
+        J, Wf, S_ref, t = ref.train_batch(Xp[s:s + B], y[s:s + B], J, m.back_, Wf, jd=0.25,
+                                          lam_in=2.0, lam_left=LAM["lambda_left"],
+                                          lam_right=LAM["lambda_right"], lam_out=1.5, t_max=30,
+                                          eta=B / 64, xi=0.0, rho=0.5, eta_ro=0.5)
+        steps, conv, _ = m._train_batch(X[s:s + B].astype(np.float32), y[s:s + B], np.arange(B))
+        # Algorithm 2 stops when the whole batch is fixed: its count is our slowest sample
+        assert steps.max() == t
+        np.testing.assert_array_equal(m.couplings_, np.stack(J))
+        np.testing.assert_allclose(m.readout_, Wf, atol=1e-5)
+    logits, S_ref, t = ref.predict_logits(Xp, J, Wf, jd=0.25, lam_in=2.0,
+                                          lam_left=LAM["lambda_left"], t_max=30)
+    np.testing.assert_array_equal(m.transform(X), S_ref[L])
+
+
+def test_weight_decay_matches_reference(data):
+    X, y = data
+    m = start(tiny(weight_decay=0.1), X)
+    J = dyadic(m)
+    Xp = np.zeros((B, N), np.float32)
+    Xp[:, :D] = X[:B]
+    J, _, _, _ = ref.train_batch(Xp, y[:B], J, m.back_, m.readout_.copy(), jd=0.25, lam_in=2.0,
+                                 lam_left=LAM["lambda_left"], lam_right=LAM["lambda_right"],
+                                 lam_out=1.5, t_max=30, eta=B / 64, xi=0.1, rho=0.5, eta_ro=0.5)
+    m._train_batch(X[:B].astype(np.float32), y[:B], np.arange(B))
+    np.testing.assert_allclose(m.couplings_, np.stack(J), atol=1e-6)
+    assert np.all(np.diagonal(m.couplings_, axis1=1, axis2=2) == 0)
+
+
+@pytest.mark.parametrize("update", ["sequential-sync", "independent-sync"])
+def test_heaviside_with_zero_threshold_is_the_sign_model(data, update):
+    """Eq. 7.1: {0,1} dynamics with kappa and gamma = 0 are the +-1 dynamics under s = 2z - 1,
+    in training too (the local rule is the same in both pictures)."""
+    X, y = data
+    ms = start(tiny(update=update), X)
+    mz = start(tiny(update=update, activation="heaviside"), X)
+    dyadic(ms)
+    mz._J.Jt[:] = ms._J.Jt
+    for s in range(0, len(X), B):
+        st_s, _, _ = ms._train_batch(X[s:s + B].astype(np.float32), y[s:s + B], np.arange(B))
+        st_z, _, _ = mz._train_batch(X[s:s + B].astype(np.float32), y[s:s + B], np.arange(B))
+        np.testing.assert_array_equal(st_s, st_z)
+        np.testing.assert_array_equal(ms.couplings_, mz.couplings_)
+    np.testing.assert_array_equal(ms.transform(X), 2 * mz.transform(X) - 1)
+
+
+def _fields_at(m, S, X, yi, use_right):
+    """Full local fields of every unit at state S, recomputed from scratch (+-1)."""
+    c = m._cfg
+    xin, _ = m._input_fields(X)
+    J = m.couplings_
+    h = np.einsum("lij,lbj->lbi", J, S) + c["jd"] * S
+    h[0] += xin
+    h[1:] += c["lam_left"][1:, None, None] * S[:-1]
+    if use_right:
+        h[:-1] += c["lam_right"][:-1, None, None] * S[1:]
+        h[-1] += m._label_field(yi)
+    return h
+
+
+@pytest.mark.parametrize("update", ["sequential-async", "independent-async",
+                                    "sequential-sync", "independent-sync"])
+def test_converged_states_are_fixed_points(data, update):
+    X, y = data
+    m = start(tiny(update=update, max_steps=200), X)
+    xin, S = m._input_fields(X.astype(np.float32))
+    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 200, np.arange(len(X)))
+    # synchronous dynamics may end in 2-cycles; asynchronous ones always converge here
+    assert conv.mean() > 0.25 and np.all(steps >= 1)
+    if update.endswith("async"):
+        assert conv.all()
+    h = _fields_at(m, S, X.astype(np.float32), y, True)
+    np.testing.assert_array_equal(S[:, conv], np.where(h >= 0, 1.0, -1.0)[:, conv])
+
+
+def test_convergence_step_semantics(data):
+    X, y = data
+    m = start(tiny(), X)
+    xin, S = m._input_fields(X.astype(np.float32))
+    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 200, np.arange(len(X)))
+    S, xin, steps = S[:, conv], xin[conv], steps[conv]
+    X, y = X[conv], y[conv]
+    # starting again from a fixed point takes exactly one (confirming) sweep
+    S2 = S.copy()
+    _, steps2, conv2 = m._relax(S2, xin, m._label_field(y), True, 200, np.arange(len(X)))
+    assert conv2.all() and np.all(steps2 == 1)
+    np.testing.assert_array_equal(S, S2)
+    # a cap of one sweep stops samples that were still moving, flagged as not converged
+    _, S3 = m._input_fields(X.astype(np.float32))
+    _, steps3, conv3 = m._relax(S3, xin, m._label_field(y), True, 1, np.arange(len(X)))
+    assert np.all(steps3 == 1)
+    np.testing.assert_array_equal(conv3, steps == 1)
+
+
+def test_async_is_reproducible_and_thread_independent(data):
+    import numba
+    X, y = data
+    out = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        m = tiny(update="independent-async", n_threads=threads).fit(X, y)
+        out.append(m.couplings_)
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+@pytest.mark.parametrize("delta", [0.5, 0.35])
+def test_wta_fires_exactly_round_n_delta(data, delta):
+    X, y = data
+    n = 40
+    m = start(tiny(n_units=n, activation="heaviside", sparsity=delta, n_layers=4,
+                   lambda_left=2.0, lambda_right=1.0), X)
+    xin, S = m._input_fields(X.astype(np.float32))
+    m._relax(S, xin, m._label_field(y), True, 30, np.arange(len(X)))
+    active = S.sum(axis=2)
+    assert np.all(active[1:-1] == round(n * delta))
+    assert set(np.unique(S)) <= {0.0, 1.0}
+
+
+def test_fixed_threshold_reduces_activity(data):
+    X, y = data
+    acts = []
+    for gamma in (0.0, 0.5, 2.0):
+        m = start(tiny(activation="heaviside", threshold=gamma), X)
+        xin, S = m._input_fields(X.astype(np.float32))
+        m._relax(S, xin, None, False, 30, np.arange(len(X)))
+        acts.append(S[1:].mean())
+    assert acts[0] > acts[1] > acts[2]
+
+
+def test_fit_predict_save_load_roundtrip(data, tmp_path):
+    X, y = data
+    m = tiny(epochs=2).fit(X, y, validation_data=(X, y))
+    assert len(m.history_["val_accuracy"]) == 2 and len(m.history_["sparsity"][0]) == L
+    p = m.predict_proba(X)
+    assert p.shape == (len(X), M) and np.allclose(p.sum(1), 1)
+    assert 0 <= m.score(X, y) <= 1
+    m.save(tmp_path / "m.h5")
+    m2 = MLCM.load(tmp_path / "m.h5")
+    np.testing.assert_array_equal(m2.couplings_, m.couplings_)
+    np.testing.assert_array_equal(m2.predict(X), m.predict(X))
+    assert m2.get_params() == m.get_params()
+
+
+def test_resumable_fit_equals_uninterrupted(data, tmp_path):
+    X, y = data
+    full = tiny(epochs=3).fit(X, y)
+    ck = tmp_path / "ck.h5"
+    tiny(epochs=1).fit(X, y, checkpoint=tmp_path / "other.h5")
+    part = tiny(epochs=3)
+    part.epochs = 2                       # "interrupted" after two epochs
+    part.fit(X, y, checkpoint=ck)
+    with pytest.raises(ValueError, match="other hyperparameters"):
+        tiny(epochs=3).fit(X, y, checkpoint=ck)
+    resumed = tiny(epochs=2)
+    resumed.fit(X, y, checkpoint=ck)      # nothing left to do: same state
+    np.testing.assert_array_equal(resumed.couplings_, part.couplings_)
+    # a third epoch after the checkpoint gives the uninterrupted result
+    again = MLCM.load(ck)
+    again.set_params(epochs=3)
+    again._cfg = again._resolve()
+    again._epoch(X.astype(np.float32), y, None)
+    np.testing.assert_array_equal(again.couplings_, full.couplings_)
+    with pytest.raises(ValueError, match="other training data"):
+        tiny(epochs=2).fit(X[::-1], y[::-1], checkpoint=ck)
+
+
+def test_diluted_couplings_learn_and_touch_only_synapses(data):
+    X, y = data
+    m = tiny(connectivity=5).fit(X, y)
+    assert m.indices_.shape == (L, N, 5) and m.weights_.shape == (L, N, 5)
+    assert np.all(m.indices_ != np.arange(N)[None, :, None])     # no self-synapse
+    m2 = tiny(connectivity=5, learning_rate=0.0).fit(X, y)
+    assert not np.array_equal(m.weights_, m2.weights_)
+    np.testing.assert_array_equal(m.indices_, m2.indices_)
+
+
+def test_diluted_fields_match_dense_equivalent(data):
+    X, y = data
+    m = start(tiny(connectivity=6), X)
+    J = np.zeros((L, N, N), np.float32)
+    for l in range(L):
+        np.add.at(J[l], (np.arange(N)[:, None].repeat(6, 1), m.indices_[l]), m.weights_[l])
+    xin, S = m._input_fields(X.astype(np.float32))
+    H = m._J.fields(1, S[1])
+    np.testing.assert_allclose(H, S[1] @ J[1].T, atol=1e-5)
+    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 100, np.arange(len(X)))
+    h = np.einsum("lij,lbj->lbi", J, S) + 0.25 * S
+    h[0] += xin
+    h[1:] += m._cfg["lam_left"][1:, None, None] * S[:-1]
+    h[:-1] += m._cfg["lam_right"][:-1, None, None] * S[1:]
+    h[-1] += m._label_field(y)
+    assert conv.mean() > 0.5
+    np.testing.assert_array_equal(S[:, conv], np.where(h >= 0, 1.0, -1.0)[:, conv])
+
+
+def test_published_protocol_and_perceptron_readout(data):
+    X, y = data
+    m = tiny(protocol="published", clamp_steps=3, readout="perceptron", readout_margin=1.0,
+             input_density=0.3, epochs=2).fit(X, y)
+    assert m.input_weights_.shape == (N, D)
+    assert m.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("params,match", [
+    (dict(n_layers=0), r"n_layers: expected an int >= 1, got 0"),
+    (dict(lambda_left=(1.0, 2.0, 3.0, 4.0)), r"lambda_left: expected a number or a sequence of length"),
+    (dict(activation="relu"), r"activation: expected one of \('sign', 'heaviside'\), got 'relu'"),
+    (dict(threshold=0.1), r"threshold: a non-zero threshold \(0.1\) needs activation='heaviside'"),
+    (dict(activation="heaviside", sparsity=1.5), r"sparsity: expected values in \(0, 1\], got 1.5"),
+    (dict(update="random"), r"update: expected one of"),
+    (dict(learning_rate=-1.0), r"learning_rate: expected a number >= 0, got -1.0"),
+    (dict(readout_lr=0.0), r"readout_lr: expected a number > 0, got 0.0"),
+    (dict(batch_size=0), r"batch_size: expected an int >= 1, got 0"),
+    (dict(max_steps=2.5), r"max_steps: expected an int, got 2.5"),
+    (dict(connectivity=N), rf"connectivity: expected an int <= {N - 1}, got {N}"),
+    (dict(activation="heaviside", sparsity=0.3, update="independent-async"), r"needs a synchronous"),
+    (dict(self_coupling=float("nan")), r"self_coupling: expected a finite number, got nan"),
+])
+def test_bad_hyperparameters_name_parameter_value_and_expectation(data, params, match):
+    X, y = data
+    with pytest.raises((ValueError, TypeError), match=match):
+        tiny(**params).fit(X, y)
+
+
+def test_bad_data(data):
+    X, y = data
+    with pytest.raises(ValueError, match="X: expected a 2-d array"):
+        tiny().fit(X[0], y)
+    with pytest.raises(ValueError, match=r"y: expected shape \(64,\)"):
+        tiny().fit(X, y[:5])
+    with pytest.raises(ValueError, match=r"X: 30 features do not fit in n_units=24"):
+        tiny().fit(np.ones((4, 30)), y[:4])
+    m = tiny().fit(X, y)
+    with pytest.raises(ValueError, match="X: expected 20 features"):
+        m.predict(X[:, :10])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        tiny().predict(X)
+
+
+def test_perceptron_baseline(data, tmp_path):
+    X, y = data
+    # a linearly separable problem is learned by both rules
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((M, D))
+    ys = np.argmax(X @ w.T, axis=1)
+    for rule in ("cross_entropy", "perceptron"):
+        p = Perceptron(rule=rule, learning_rate=0.1, epochs=30, batch_size=8, random_state=0)
+        p.fit(X, ys, validation_data=(X, ys))
+        assert p.score(X, ys) > 0.9
+    p.save(tmp_path / "p.h5")
+    np.testing.assert_array_equal(Perceptron.load(tmp_path / "p.h5").predict(X), p.predict(X))
+    with pytest.raises(ValueError, match="rule: expected one of"):
+        Perceptron(rule="hinge").fit(X, y)
+
+
+def test_spawned_seeds_give_different_initialisations(data):
+    X, y = data
+    a = tiny(random_state=np.random.SeedSequence(5, spawn_key=(0,))).fit(X, y)
+    b = tiny(random_state=np.random.SeedSequence(5, spawn_key=(1,))).fit(X, y)
+    assert not np.array_equal(a.couplings_, b.couplings_)
