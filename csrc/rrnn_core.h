@@ -103,20 +103,23 @@ int rrnn_generate_binary(uint64_t key, int64_t n, uint64_t *rows, rrnn_exec ex);
 int rrnn_transpose_bits(const uint64_t *rows, int64_t n, uint64_t *cols, rrnn_exec ex);
 
 /* Local fields h (batch, n) float64 of the given states (batch, n) int8.
- * bias is (n,) when bias_stride == 0, else (batch, n) with bias_stride == n. */
+ * bias is (n,) when bias_stride == 0, else (batch, n) with bias_stride == n;
+ * self_coupling is (batch,): the J_D of each state. */
 int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t batch,
-                      const double *bias, int64_t bias_stride, double self_coupling,
+                      const double *bias, int64_t bias_stride, const double *self_coupling,
                       double *fields, rrnn_exec ex);
 
 /* Run batch independent trajectories to a fixed point, a detected cycle
  * (sync only) or max_steps updates; states (batch, n) is updated in place.
+ * bias as for rrnn_local_fields; self_coupling is (batch,), one J_D per
+ * trajectory.
  * Outputs (batch,): steps = updates (sync steps or async sweeps) that changed
  * the state; converged = 1 for a fixed point; period = 0 for a fixed point,
  * k >= 1 for a detected sync cycle, -1 otherwise.  order_key seeds the async
  * update orders (ignored for sync).  The exact algorithm, which all backends
  * share, is in rrnn/backends/numpy_ref.py. */
 int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
-                  const double *bias, int64_t bias_stride, double self_coupling,
+                  const double *bias, int64_t bias_stride, const double *self_coupling,
                   int32_t activation, int32_t update, int64_t max_steps,
                   uint64_t order_key,
                   int64_t *steps, uint8_t *converged, int64_t *period,

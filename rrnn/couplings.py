@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from . import backends, memory
 from . import random as rrandom
-from ._validation import check_n, check_n_threads
+from ._validation import check_int, check_n, check_n_threads
 from .backends.base import KernelCouplings, n_words
 
 #: Fixed-point magnitude: the largest |J_ij| maps below 2**FIXED_POINT_BITS.
@@ -102,6 +102,11 @@ class Couplings:
     def transpose_nbytes(self) -> int:
         """Extra bytes the cached transposes need (0 once built)."""
         return 0
+
+    def required_features(self) -> frozenset:
+        """Optional backend features these couplings need (e.g. ``"lowrank"``)."""
+        kinds = self.terms.keys() if isinstance(self, CouplingSum) else (self._kind,)
+        return frozenset({"lowrank"}) if "lowrank" in kinds else frozenset()
 
     def _dense_nbytes_check(self) -> None:
         memory.require(8 * self.n * self.n, f"to_dense() of an n={self.n} coupling matrix")
@@ -251,10 +256,11 @@ class SparseCouplings(Couplings):
 
 
 class CouplingSum(Couplings):
-    """A sum of at most one binary, one dense and one sparse term.
+    """A sum of at most one binary, one dense, one sparse and one Hebbian term.
 
     Built by ``J1 + J2``. Dense + dense and sparse + sparse are merged (and
-    re-quantized); two binary terms cannot be merged and raise.
+    re-quantized); Hebbian + Hebbian becomes one Hebbian term of all the
+    patterns (exact); two binary terms cannot be merged and raise.
     """
 
     _kind = "sum"
@@ -281,6 +287,10 @@ class CouplingSum(Couplings):
                                  "convert one of them with rrnn.couplings.dense(J.to_dense())")
             elif p._kind == "dense":
                 terms["dense"] = dense(terms["dense"].to_dense() + p.to_dense())
+            elif p._kind == "lowrank":
+                # sum of Hebbian terms = Hebbian term of all patterns (same 1/n scale)
+                terms["lowrank"] = HebbianCouplings(
+                    np.concatenate([terms["lowrank"].patterns, p.patterns]))
             else:
                 a, b = terms["sparse"], p
                 merged = a.matrix.astype(np.float64) * a.scale + b.matrix.astype(np.float64) * b.scale
@@ -527,3 +537,129 @@ def as_couplings(J) -> Couplings:
         return dense(J)
     raise TypeError(f"J: expected an rrnn.couplings object or an (n, n) numpy array, "
                     f"got {type(J).__name__}")
+
+
+# ---------------------------------------------------------------------------
+# Hebbian (Hopfield) couplings: a low-rank term stored as its patterns
+# ---------------------------------------------------------------------------
+
+class HebbianCouplings(Couplings):
+    """Hebbian couplings ``J_ij = (1/n) sum_mu xi_i^mu xi_j^mu``, ``J_ii = 0``.
+
+    Stored as the patterns, never as an n x n matrix: the dynamics keep the
+    overlaps ``M_mu = sum_j xi_j^mu s_j``, so a full field costs O(n p) and
+    one asynchronous flip O(p). A bit-packed transpose (n p / 8 bytes) is
+    built on first use for per-unit access. n < 2**25 (int32 partial sums). Fields are exact integers times
+    ``1/n`` (see :class:`rrnn.backends.base.KernelCouplings`). See
+    :func:`hebbian`.
+
+    Attributes
+    ----------
+    patterns : ndarray (p, n) int8
+        The stored patterns, values +-1, C-contiguous.
+    n, p : int
+    scale : float
+        ``1/n``.
+    seed_entropy : int or None
+        Entropy of the seed the patterns were drawn from, when known.
+    """
+
+    _kind = "lowrank"
+
+    def __init__(self, patterns: np.ndarray, seed_entropy: int | None = None):
+        self.patterns = np.ascontiguousarray(patterns, dtype=np.int8)
+        self.p, self.n = (int(k) for k in self.patterns.shape)
+        self.scale = 1.0 / self.n
+        self.seed_entropy = seed_entropy
+        self._t: np.ndarray | None = None
+
+    @property
+    def alpha(self) -> float:
+        """Load ``p / n``."""
+        return self.p / self.n
+
+    @property
+    def nbytes(self) -> int:
+        return self.patterns.nbytes + (0 if self._t is None else self._t.nbytes)
+
+    def transpose_nbytes(self) -> int:
+        return 0 if self._t is not None else 8 * self.n * ((self.p + 63) // 64)
+
+    def integer_matrix(self) -> np.ndarray:
+        """``sum_mu xi_i^mu xi_j^mu`` as an (n, n) int32 matrix, zero diagonal
+        (small n only)."""
+        memory.require(12 * self.n * self.n, f"integer_matrix() of n={self.n} Hebbian couplings")
+        xi = self.patterns.astype(np.int32)
+        c = xi.T @ xi
+        np.fill_diagonal(c, 0)
+        return c
+
+    def to_dense(self) -> np.ndarray:
+        """(n, n) float64 matrix with zero diagonal, exactly the values used."""
+        self._dense_nbytes_check()
+        return self.integer_matrix().astype(np.float64) * self.scale
+
+    def dense_form(self) -> DenseCouplings:
+        """The same couplings as a dense term (integer matrix times 1/n).
+
+        Fields are then bit-identical to the low-rank path on every backend;
+        meant for small n and for checks (O(n^2) memory, O(n) per flip).
+        """
+        return DenseCouplings(self.integer_matrix(), self.scale)
+
+    def bits_t(self) -> np.ndarray:
+        """The bit-packed transpose (n, ceil(p/64)) uint64 (bit set where
+        ``xi_i^mu = -1``), built once and cached."""
+        if self._t is None:
+            words = (self.p + 63) // 64
+            memory.require(8 * self.n * words + 128 * self.n,
+                           f"bit-packed transpose of p={self.p} patterns of n={self.n}")
+            bt = np.empty((self.n, words), dtype=np.uint64)
+            block = np.zeros((self.n, 64), dtype=bool)
+            for w in range(words):
+                rows = self.patterns[64 * w:64 * w + 64]
+                block[:] = False
+                block[:, :rows.shape[0]] = (rows < 0).T
+                bt[:, w] = np.packbits(block, axis=1, bitorder="little").view("<u8")[:, 0]
+            self._t = bt
+        return self._t
+
+    def _kernel_fields(self, need_cols, backend, n_threads):
+        # The transpose serves every field computation (a masked sum per
+        # unit), so it is built whether or not need_cols asks for it.
+        return dict(lr_patterns=self.patterns, lr_bits_t=self.bits_t(), lr_scale=self.scale)
+
+    def __repr__(self) -> str:
+        return f"HebbianCouplings(n={self.n}, p={self.p})"
+
+
+def hebbian(patterns) -> HebbianCouplings:
+    """Hopfield couplings from stored patterns (Hebb rule, thesis eq. 2.1).
+
+    ``J_ij = (1/n) sum_mu xi_i^mu xi_j^mu`` for i != j, ``J_ii = 0``.
+
+    Parameters
+    ----------
+    patterns : array_like (p, n)
+        Values exactly +1 or -1 (any integer or float dtype); p >= 1, n >= 1.
+
+    Returns
+    -------
+    HebbianCouplings
+        Stored as ``p * n`` bytes (int8), plus ``p * n / 8`` for the
+        bit-packed transpose once the dynamics need it.
+    """
+    arr = np.asarray(patterns)
+    if arr.dtype == object or arr.dtype == bool or not (
+            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"patterns: expected a numeric (p, n) array of +-1, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"patterns: expected a 2-d array of shape (p, n), got shape {arr.shape}")
+    check_int(arr.shape[1], "patterns: number of units n", minimum=1, maximum=(1 << 25) - 1)
+    check_n(arr.shape[0], name="patterns: number of patterns p")
+    ok = (arr == 1) | (arr == -1)
+    if not np.all(ok):
+        bad = tuple(int(k) for k in np.argwhere(~ok)[0])
+        raise ValueError(f"patterns: values must be +1 or -1; found {arr[bad].item()!r} "
+                         f"at index {bad}")
+    return HebbianCouplings(np.ascontiguousarray(arr, dtype=np.int8))

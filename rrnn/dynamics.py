@@ -1,4 +1,4 @@
-"""Zero-temperature dynamics of binary networks: :func:`simulate`, :func:`local_fields`.
+"""Dynamics of binary networks: :func:`simulate`, :func:`local_fields`.
 
 Local field of unit i::
 
@@ -8,12 +8,16 @@ Local field of unit i::
 ``s_i = 1 if h_i >= 0 else 0``. ``sync`` updates every unit from the previous
 state; ``async`` performs sweeps of n single-unit updates in a random
 permutation (counter-based, drawn from ``seed``), each seeing the latest state.
+With a finite inverse temperature ``beta`` the deterministic rule becomes the
+Glauber rule ``P(s_i = +1) = 1 / (1 + exp(-2 beta h_i))`` (heaviside: the same
+probability of 1, else 0), with counter-based noise drawn from ``seed``.
 The exact algorithms (including Brent cycle detection for sync) are written
 out in :mod:`rrnn.backends.numpy_ref`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +50,10 @@ class SimulationResult:
     backend : str
     n_threads : int
     seed_entropy : int or None
-        Entropy of the seed of the async update orders (None for sync).
+        Entropy of the seed of the async update orders and the Glauber noise
+        (None for zero-temperature sync).
+    beta : float
+        Inverse temperature (``inf`` for the deterministic rule).
     """
 
     states: np.ndarray
@@ -56,6 +63,27 @@ class SimulationResult:
     backend: str
     n_threads: int
     seed_entropy: int | None
+    beta: float = math.inf
+
+
+def check_beta(beta) -> float:
+    """Inverse temperature: None or inf (zero temperature), or a number >= 0."""
+    if beta is None:
+        return math.inf
+    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.integer,
+                                                                    np.floating)):
+        raise TypeError(f"beta: expected a number >= 0 or None, got {beta!r} of type "
+                        f"{type(beta).__name__}")
+    beta = float(beta)
+    if math.isnan(beta) or beta < 0:
+        raise ValueError(f"beta: expected a number >= 0 (inf or None: zero temperature), "
+                         f"got {beta}")
+    return beta
+
+
+def _features(J, beta: float = math.inf) -> frozenset:
+    extra = frozenset() if math.isinf(beta) else frozenset({"glauber"})
+    return J.required_features() | extra
 
 
 def _prepare(J, s, self_coupling, field, threshold, activation, n_threads, state_name):
@@ -72,7 +100,8 @@ def _prepare(J, s, self_coupling, field, threshold, activation, n_threads, state
 
 def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
              activation: str = "sign", update: str = "sync", max_steps: int = 1000,
-             seed=None, backend: str | None = None, n_threads: int | None = None) -> SimulationResult:
+             seed=None, beta=None, backend: str | None = None,
+             n_threads: int | None = None) -> SimulationResult:
     """Run binary network dynamics to a fixed point, a cycle, or ``max_steps``.
 
     Parameters
@@ -90,9 +119,15 @@ def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     activation : {"sign", "heaviside"}
     update : {"sync", "async"}
     max_steps : int
-        Most updates (sync steps or async sweeps) applied; >= 0.
+        Most updates (sync steps or async sweeps) applied; >= 0. At finite
+        ``beta`` exactly this many run (there is no fixed point to stop at).
     seed : int, numpy.random.SeedSequence or None
-        Seed of the async update orders (unused for sync).
+        Seed of the async update orders and of the Glauber noise (unused for
+        zero-temperature sync).
+    beta : float or None
+        Inverse temperature of Glauber updates, >= 0; None or ``inf`` gives
+        the deterministic (zero-temperature) rule. At finite ``beta``,
+        ``converged`` is False and ``period`` -1 for every trajectory.
     backend : {"c", "numba", "numpy", "auto"}, optional
     n_threads : int, optional
         Defaults to every available core; results do not depend on it.
@@ -105,23 +140,33 @@ def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
         J, s0, self_coupling, field, threshold, activation, n_threads, "s0")
     upd = check_update(update)
     max_steps = check_int(max_steps, "max_steps", minimum=0, maximum=MAX_STEPS_LIMIT)
+    beta = check_beta(beta)
     batch = states.shape[0]
     # Accumulators, snapshots and output, plus transposes not built yet.
     memory.require(J.transpose_nbytes() + batch * J.n * 40,
                    f"simulate(n={J.n}, batch={batch})")
-    module = backends.get(backend)
-    if upd == UPDATE_ASYNC:
+    module = backends.get(backend, require=_features(J, beta))
+    finite = not math.isinf(beta)
+    if upd == UPDATE_ASYNC or finite:
         order_key = rrandom.derive_key(seed, rrandom.PURPOSE_ORDER)
         entropy = rrandom.seed_entropy(seed)
     else:
         order_key, entropy = 0, None
     kernel = J.kernel(need_cols=True, backend=module, n_threads=n_threads)
-    steps, converged, period = module.simulate(kernel, states, bias, jd, act, upd,
-                                               max_steps, order_key, n_threads)
+    if finite:
+        noise_key = rrandom.derive_key(seed, rrandom.PURPOSE_NOISE)
+        steps, converged, period = module.simulate(kernel, states, bias, jd, act, upd,
+                                                   max_steps, order_key, n_threads,
+                                                   beta=beta, noise_key=noise_key)
+    else:
+        # the zero-temperature call keeps the original signature (every backend)
+        steps, converged, period = module.simulate(kernel, states, bias, jd, act, upd,
+                                                   max_steps, order_key, n_threads)
     return SimulationResult(states=states, steps=np.asarray(steps, dtype=np.int64),
                             converged=np.asarray(converged, dtype=bool),
                             period=np.asarray(period, dtype=np.int64),
-                            backend=module.name, n_threads=n_threads, seed_entropy=entropy)
+                            backend=module.name, n_threads=n_threads, seed_entropy=entropy,
+                            beta=beta)
 
 
 def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
@@ -142,6 +187,7 @@ def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     """
     J, act, states, jd, bias, n_threads = _prepare(
         J, s, self_coupling, field, threshold, activation, n_threads, "s")
-    memory.require(states.shape[0] * J.n * 24, f"local_fields(n={J.n}, batch={states.shape[0]})")
-    module = backends.get(backend)
+    memory.require(J.transpose_nbytes() * ("lowrank" in J.required_features())
+                   + states.shape[0] * J.n * 24, f"local_fields(n={J.n}, batch={states.shape[0]})")
+    module = backends.get(backend, require=_features(J))
     return module.local_fields(J.kernel(need_cols=False), states, bias, jd, n_threads)

@@ -55,7 +55,7 @@ def count_fixed_points(J, self_coupling: float = 0.0, *, field=None, threshold=0
     if bias.ndim != 1:
         raise ValueError(f"field, threshold: expected scalars or shape ({J.n},)")
     n_threads = check_n_threads(n_threads)
-    module = backends.get(backend)
+    module = backends.get(backend, require=J.required_features())
     return int(module.count_fixed_points(J.kernel(need_cols=True, backend=module, n_threads=n_threads),
                                          bias, jd, act, n_threads))
 

@@ -21,6 +21,8 @@ _ONE = np.uint64(1)
 PURPOSE_COUPLINGS = 0
 PURPOSE_ORDER = 1
 PURPOSE_STATES = 2
+PURPOSE_NOISE = 3      # Glauber (finite-temperature) update noise
+PURPOSE_PATTERNS = 4   # stored patterns of Hebbian couplings
 
 
 def mix64(z):

@@ -43,12 +43,23 @@ def requested_name(backend: str | None) -> str:
     return backend
 
 
-def get(backend: str | None = None) -> ModuleType:
+def missing_features(module: ModuleType, require=()) -> list[str]:
+    """Optional features (see :data:`rrnn.backends.base.OPTIONAL_FEATURES`) in
+    ``require`` that ``module`` does not implement."""
+    have = getattr(module, "FEATURES", frozenset())
+    return sorted(f for f in require if f not in have)
+
+
+def get(backend: str | None = None, require=()) -> ModuleType:
     """Resolve and import a backend module.
 
     Parameters
     ----------
     backend : {"c", "numba", "numpy", "auto"} or None
+    require : iterable of str
+        Optional features the call needs (``"lowrank"``, ``"glauber"``). An
+        explicitly named backend without one raises ``NotImplementedError``;
+        ``"auto"`` skips it.
 
     Returns
     -------
@@ -61,10 +72,18 @@ def get(backend: str | None = None) -> ModuleType:
         module, reason = load(name)
         if module is None:
             raise RuntimeError(f"backend {name!r} is not available: {reason}")
+        missing = missing_features(module, require)
+        if missing:
+            raise NotImplementedError(
+                f"backend {name!r} does not implement {', '.join(missing)} yet; "
+                f"use backend='numba' or 'numpy' (or 'auto')")
         return module
     reasons = []
     for candidate in AUTO_ORDER:
         module, reason = load(candidate)
+        if module is not None and missing_features(module, require):
+            # not a failure worth a warning: the next backend is the designed fallback
+            continue
         if module is not None:
             if reasons:
                 warnings.warn(f"rrnn: using backend {candidate!r} "

@@ -12,13 +12,20 @@ signatures; arrays are C-contiguous with exactly the stated dtypes):
 ``transpose_bits(rows, n, n_threads) -> (n, words) uint64``
 ``local_fields(J, states, bias, self_coupling, n_threads) -> (batch, n) float64``
 ``simulate(J, states, bias, self_coupling, activation, update, max_steps,
-order_key, n_threads) -> (steps int64, converged bool, period int64)``,
-updating ``states`` (batch, n) int8 in place;
+order_key, n_threads, beta=inf, noise_key=0) -> (steps int64, converged bool,
+period int64)``, updating ``states`` (batch, n) int8 in place; ``beta`` is the
+inverse temperature of Glauber updates (``inf``: zero temperature, the
+deterministic rule) and ``noise_key`` seeds their random numbers;
 ``count_fixed_points(J, bias, self_coupling, activation, n_threads) -> int``.
 
 ``bias`` is ``field - threshold``, float64, of shape (n,) or (batch, n);
 ``self_coupling`` is float64 of shape (batch,) (one J_D per trajectory) for
 ``local_fields`` and ``simulate``, a float for ``count_fixed_points``.
+
+A backend module lists the optional capabilities it implements in
+``FEATURES`` (a frozenset of :data:`OPTIONAL_FEATURES`); a module without the
+attribute implements none of them. ``rrnn.backends.get(..., require=...)``
+refuses (explicit name) or skips (``"auto"``) a backend that lacks one.
 """
 
 from __future__ import annotations
@@ -35,6 +42,12 @@ UPDATE_SYNC = 0
 UPDATE_ASYNC = 1
 UPDATES = {"sync": UPDATE_SYNC, "async": UPDATE_ASYNC}
 
+#: Optional backend capabilities: the low-rank (Hebbian) coupling term and
+#: finite-temperature Glauber updates.
+FEATURE_LOWRANK = "lowrank"
+FEATURE_GLAUBER = "glauber"
+OPTIONAL_FEATURES = frozenset({FEATURE_LOWRANK, FEATURE_GLAUBER})
+
 #: Largest n for exhaustive fixed-point enumeration.
 MAX_ENUMERATION_N = 40
 
@@ -46,11 +59,12 @@ def n_words(n: int) -> int:
 
 @dataclass(frozen=True)
 class KernelCouplings:
-    """A coupling matrix as a sum of up to three integer-valued terms.
+    """A coupling matrix as a sum of up to four integer-valued terms.
 
     The matrix is ``bin_scale * C_bin + dense_scale * Q_dense +
-    sparse_scale * Q_sparse`` with zero diagonal; a term is absent when its
-    rows array is ``None``. ``*_cols`` are transposes, used for incremental
+    sparse_scale * Q_sparse + lr_scale * L`` with zero diagonal; a term is
+    absent when its rows array (``lr_patterns`` for the low-rank term) is
+    ``None``. ``*_cols`` are transposes, used for incremental
     field updates; they may be ``None`` when only ``local_fields`` is needed.
 
     Attributes
@@ -63,6 +77,19 @@ class KernelCouplings:
         Fixed-point couplings; diagonal ignored.
     sp_row_ptr, sp_row_idx, sp_row_val : CSR arrays (int64, int64, int32)
     sp_col_ptr, sp_col_idx, sp_col_val : the same matrix in CSC form
+    lr_patterns : ndarray (p, n) int8 or None
+        Low-rank (Hebbian) term ``L_ij = sum_mu xi_i^mu xi_j^mu`` for i != j,
+        patterns ``xi`` of +-1. Its accumulator is computed through the
+        overlaps ``M_mu = sum_j xi_j^mu x_j`` (int64):
+        ``acc_lr[i] = sum_mu xi_i^mu M_mu - p x_i``, exact for any state.
+    lr_bits_t : ndarray (n, ceil(p/64)) uint64 or None
+        The transpose, bit-packed like the binary term: bit ``k`` of word
+        ``w`` of row ``i`` is set where ``xi_i^(64 w + k) = -1``; padding bits
+        are 0. Per-unit access: ``acc_lr[i] = sum_mu M_mu - 2 sum_{bit set}
+        M_mu - p x_i``, and a flip of unit j adds row j to M (O(p) each, p/8
+        bytes read).
+    lr_scale : float
+        1/n for Hebbian couplings.
     """
 
     n: int
@@ -79,6 +106,9 @@ class KernelCouplings:
     sp_col_idx: np.ndarray | None = None
     sp_col_val: np.ndarray | None = None
     sparse_scale: float = 0.0
+    lr_patterns: np.ndarray | None = None
+    lr_bits_t: np.ndarray | None = None
+    lr_scale: float = 0.0
 
     @property
     def has_binary(self) -> bool:
@@ -91,3 +121,12 @@ class KernelCouplings:
     @property
     def has_sparse(self) -> bool:
         return self.sp_row_ptr is not None
+
+    @property
+    def has_lowrank(self) -> bool:
+        return self.lr_patterns is not None
+
+    @property
+    def lr_p(self) -> int:
+        """Number of patterns of the low-rank term (0 when absent)."""
+        return 0 if self.lr_patterns is None else int(self.lr_patterns.shape[0])

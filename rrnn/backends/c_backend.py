@@ -108,6 +108,11 @@ def _couplings(J: KernelCouplings, keep: list):
     return s
 
 
+def _per_row(self_coupling, batch: int) -> np.ndarray:
+    """J_D as a contiguous (batch,) float64 array (a float is broadcast)."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(self_coupling, dtype=np.float64), (batch,)))
+
+
 def _bias_stride(bias: np.ndarray, n: int) -> int:
     return 0 if bias.ndim == 1 else n
 
@@ -137,7 +142,8 @@ def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
     _check(_lib.rrnn_local_fields(
         _couplings(J, keep), _ptr(states, "int8_t", np.int8, keep), batch,
         _ptr(bias, "double", np.float64, keep), _bias_stride(bias, J.n),
-        float(self_coupling), _ptr(out, "double", np.float64, keep),
+        _ptr(_per_row(self_coupling, batch), "double", np.float64, keep),
+        _ptr(out, "double", np.float64, keep),
         _exec(n_threads)), "local_fields")
     return out
 
@@ -153,7 +159,8 @@ def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
     _check(_lib.rrnn_simulate(
         _couplings(J, keep), _ptr(states, "int8_t", np.int8, keep), batch,
         _ptr(bias, "double", np.float64, keep), _bias_stride(bias, J.n),
-        float(self_coupling), int(activation), int(update), int(max_steps),
+        _ptr(_per_row(self_coupling, batch), "double", np.float64, keep),
+        int(activation), int(update), int(max_steps),
         int(order_key),
         _ptr(steps, "int64_t", np.int64, keep), _ptr(converged, "uint8_t", np.uint8, keep),
         _ptr(period, "int64_t", np.int64, keep), _exec(n_threads)), "simulate")

@@ -15,9 +15,12 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .base import MAX_ENUMERATION_N, UPDATE_SYNC, KernelCouplings, n_words
+import math
+
+from .base import MAX_ENUMERATION_N, OPTIONAL_FEATURES, UPDATE_SYNC, KernelCouplings, n_words
 
 name = "numba"
+FEATURES = OPTIONAL_FEATURES
 
 try:
     import numba
@@ -55,7 +58,8 @@ def _arr(a, dtype, ndim):
 
 def _require_cols(J: KernelCouplings) -> None:
     if ((J.has_binary and J.bin_cols is None) or (J.has_dense and J.dense_cols is None)
-            or (J.has_sparse and J.sp_col_ptr is None)):
+            or (J.has_sparse and J.sp_col_ptr is None)
+            or (J.has_lowrank and J.lr_bits_t is None)):
         raise ValueError("KernelCouplings: transposed couplings (*_cols / CSC) are "
                          "required for simulate and count_fixed_points")
 
@@ -65,6 +69,9 @@ def _term_tuple(J: KernelCouplings, need_cols: bool):
     has_bin, has_dense, has_sp = J.has_binary, J.has_dense, J.has_sparse
     if need_cols:
         _require_cols(J)
+    if J.has_lowrank and J.lr_bits_t is None:
+        raise ValueError("KernelCouplings: the numba backend needs lr_bits_t (the "
+                         "bit-packed transpose) for every use of a low-rank term")
     return (
         np.int64(J.n),
         _arr(J.bin_rows, np.uint64, 2), _arr(J.bin_cols, np.uint64, 2),
@@ -76,6 +83,8 @@ def _term_tuple(J: KernelCouplings, need_cols: bool):
         _arr(J.sp_col_ptr, np.int64, 1), _arr(J.sp_col_idx, np.int64, 1),
         _arr(J.sp_col_val, np.int32, 1),
         float(J.sparse_scale), bool(has_sp),
+        _arr(J.lr_patterns, np.int8, 2), _arr(J.lr_bits_t, np.uint64, 2),
+        float(J.lr_scale), bool(J.has_lowrank), np.int64(J.lr_p),
     )
 
 
@@ -143,10 +152,11 @@ def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
 
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
              self_coupling: np.ndarray, activation: int, update: int, max_steps: int,
-             order_key: int, n_threads: int = 1):
+             order_key: int, n_threads: int = 1, beta: float = math.inf, noise_key: int = 0):
     """Run every row of ``states`` (batch, n) int8 in place; see ``numpy_ref``.
 
     ``self_coupling`` is (batch,) float64 (or a float): one J_D per row.
+    ``beta`` finite selects Glauber updates with random numbers from ``noise_key``.
 
     Returns
     -------
@@ -165,15 +175,17 @@ def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
     bias2, per_row = _bias2d(bias, batch, J.n)
     self_coupling = _per_row(self_coupling, batch)
     jt = _term_tuple(J, need_cols=True)
+    finite = not math.isinf(beta)
+    noise = (float(beta) if finite else 0.0, np.uint64(noise_key), finite)
     with _threads(n_threads):
         if update == UPDATE_SYNC:
             _k.simulate_sync(jt, states, bias2, per_row, self_coupling,
-                             np.int64(activation), np.int64(max_steps), steps, converged,
-                             period)
+                             np.int64(activation), np.int64(max_steps), *noise, steps,
+                             converged, period)
         else:
             _k.simulate_async(jt, states, bias2, per_row, self_coupling,
                               np.int64(activation), np.int64(max_steps), np.uint64(order_key),
-                              steps, converged, period)
+                              *noise, steps, converged, period)
     return steps, converged, period
 
 
@@ -194,6 +206,7 @@ def count_fixed_points(J: KernelCouplings, bias: np.ndarray, self_coupling: floa
     cols_b = np.zeros((n, n), dtype=np.int64)
     cols_d = np.zeros((n, n), dtype=np.int64)
     cols_s = np.zeros((n, n), dtype=np.int64)
+    cols_l = np.zeros((n, n), dtype=np.int64)
     if J.has_binary:
         _k.expand_columns_binary(np.ascontiguousarray(J.bin_cols, dtype=np.uint64),
                                  np.int64(n), cols_b)
@@ -205,12 +218,16 @@ def count_fixed_points(J: KernelCouplings, bias: np.ndarray, self_coupling: floa
                                  np.ascontiguousarray(J.sp_col_idx, dtype=np.int64),
                                  np.ascontiguousarray(J.sp_col_val, dtype=np.int32),
                                  np.int64(n), cols_s)
+    if J.has_lowrank:
+        _k.expand_columns_lowrank(np.ascontiguousarray(J.lr_patterns, dtype=np.int8),
+                                  np.int64(n), cols_l)
     # Up to 1024 chunks of at least 2^10 states (fewer for small n).
     chunk_bits = max(min(n, 10), n - 10)
     counts = np.zeros(1 << (n - chunk_bits), dtype=np.int64)
     with _threads(n_threads):
-        _k.count_fixed_points(cols_b, cols_d, cols_s, bool(J.has_binary), bool(J.has_dense),
-                              bool(J.has_sparse), float(J.bin_scale), float(J.dense_scale),
-                              float(J.sparse_scale), bias, float(self_coupling),
+        _k.count_fixed_points(cols_b, cols_d, cols_s, cols_l, bool(J.has_binary),
+                              bool(J.has_dense), bool(J.has_sparse), bool(J.has_lowrank),
+                              float(J.bin_scale), float(J.dense_scale),
+                              float(J.sparse_scale), float(J.lr_scale), bias, float(self_coupling),
                               np.int64(activation), np.int64(chunk_bits), counts)
     return int(counts.sum())

@@ -16,7 +16,16 @@ What differs is only how the accumulators are kept:
   ``c[i][j] * delta`` to every ``acc[i]``, reading column ``j`` as row ``j`` of
   the transposed arrays (``bin_cols``, ``dense_cols``, CSC). An asynchronous
   sweep costs O(n) plus O(n) per flipped unit; a synchronous step recomputes
-  a term in full only when many units flipped.
+  a term in full only when many units flipped;
+* the low-rank (Hebbian) term keeps the overlaps ``M_mu = sum_j xi_j^mu x_j``
+  (int32, |M| <= n) instead of n accumulators: an asynchronous unit costs
+  O(p) (``sum_mu xi_i^mu M_mu - p x_i`` from row i of the bit-packed
+  transpose, p/8 bytes: the int8 transpose made a sweep memory-bound), a flip
+  O(p); a synchronous step updates M and recomputes the n accumulators from
+  it (O(n p));
+* finite temperature (Glauber): the same loops with the deterministic rule
+  replaced by ``u < 1 / (1 + exp(-2 beta h))``, u from the counter-based
+  generator, libm ``exp`` as in the reference.
 
 The initial accumulators of a batch are computed in parallel over rows of J
 (each row read once for all trajectories); the trajectories then run in
@@ -35,6 +44,8 @@ inside hot loops.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -47,6 +58,8 @@ _U27 = np.uint64(27)
 _U30 = np.uint64(30)
 _U31 = np.uint64(31)
 _U32 = np.uint64(32)
+_U11 = np.uint64(11)
+_TWO_M53 = 2.0 ** -53
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
 _M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
@@ -55,8 +68,8 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 ACT_SIGN = 0
 
-# Term indices in the (batch, 3) masks of :func:`recompute`.
-_BIN, _DENSE, _SPARSE = 0, 1, 2
+# Term indices in the (batch, 4) masks of :func:`recompute`.
+_BIN, _DENSE, _SPARSE, _LR = 0, 1, 2, 3
 
 # A sync step recomputes a term in full instead of updating it incrementally
 # when more than n / DIV units flipped (both are exact; only speed differs).
@@ -67,6 +80,11 @@ _BIN, _DENSE, _SPARSE = 0, 1, 2
 _BIN_FULL_DIV = 64
 _DENSE_FULL_DIV = 2
 _SPARSE_FULL_DIV = 2
+# Low-rank term: overlaps are updated per flipped unit (O(p) each) unless more
+# than n / DIV units flipped, then recomputed (O(n p)); the accumulators are
+# always recomputed from the overlaps (one O(p) masked sum per unit, reading
+# the bit-packed transpose: an axpy over the (p, n) rows measured 10x slower).
+_LR_FULL_DIV = 2
 
 _KW = dict(cache=True, nogil=True)
 _KWP = dict(cache=True, nogil=True, parallel=True)
@@ -273,17 +291,86 @@ def acc_sparse_row(ptr, idx, val, i, x, b):
     return acc
 
 
+@njit(**_KW)
+def lr_overlap(lr_rows, mu, x, b):
+    """M_mu = sum_j xi[mu, j] x[b, j] (int64), pattern mu a row of (p, n)."""
+    n = x.shape[1]
+    acc = np.int64(0)
+    for j in range(n):
+        acc += np.int64(lr_rows[mu, j]) * np.int64(x[b, j])
+    return acc
+
+
+@njit(**_KW)
+def lr_acc_unit(lr_bt, i, M, b, p, x_i):
+    """acc_lr[i] = sum_mu xi_i^mu M_mu - p x_i from row i of the bit-packed
+    transpose (bit set where xi_i^mu = -1):
+    ``sum_mu M_mu - 2 sum_{mu: bit set} M_mu - p x_i``. Sums over one word (64
+    terms with |M| <= n < 2**25) fit in int32, so the inner loop runs on
+    int32 lanes (branch-free masks: vectorised)."""
+    tot = np.int64(0)
+    neg = np.int64(0)
+    full = p // 64
+    for w in range(full):
+        word = lr_bt[i, w]
+        base = 64 * w
+        pt = np.int32(0)
+        pn = np.int32(0)
+        for k in range(64):
+            m = M[b, base + k]
+            pt += m
+            pn += m & -np.int32((word >> np.uint64(k)) & _U1)
+        tot += np.int64(pt)
+        neg += np.int64(pn)
+    if full * 64 < p:
+        word = lr_bt[i, full]
+        base = 64 * full
+        for k in range(p - base):
+            m = np.int64(M[b, base + k])
+            tot += m
+            neg += m & -np.int64((word >> np.uint64(k)) & _U1)
+    return tot - 2 * neg - p * np.int64(x_i)
+
+
+@njit(**_KW)
+def lr_acc_all(lr_bt, M, b, x, p, acc):
+    """acc[b, i] for every unit i of trajectory b, from the overlaps M[b]."""
+    for i in range(x.shape[1]):
+        acc[b, i] = lr_acc_unit(lr_bt, i, M, b, p, x[b, i])
+
+
+@njit(**_KW)
+def lr_add_unit(lr_bt, j, delta, M, b, p):
+    """M[b, mu] += xi_j^mu * delta: unit j changed by delta."""
+    d = np.int32(delta)
+    d2 = np.int32(2 * delta)
+    full = p // 64
+    for w in range(full):  # fixed trip count of 64: vectorised
+        word = lr_bt[j, w]
+        base = 64 * w
+        for k in range(64):
+            M[b, base + k] += d - d2 * np.int32((word >> np.uint64(k)) & _U1)
+    if full * 64 < p:
+        word = lr_bt[j, full]
+        base = 64 * full
+        for k in range(p - base):
+            M[b, base + k] += d - d2 * np.int32((word >> np.uint64(k)) & _U1)
+
+
 @njit(**_KWP)
-def recompute(jt, states, mask, rsum, packed, mode, acc_b, acc_d, acc_s):
+def recompute(jt, states, mask, rsum, packed, mode, acc_b, acc_d, acc_s, acc_l, M, lr_acc):
     """Full accumulators of every trajectory b and term t with mask[b, t].
 
     Parallel over rows of J, so that each row is read once for all selected
     trajectories. packed (batch, words) and mode (batch,) are scratch; rsum
     (n,) holds the row sums of the bit-packed term (used for {+1, 0} rows).
+    The low-rank term computes the overlaps M (batch, p) (parallel over
+    patterns) and, when ``lr_acc``, its accumulators from them (parallel over
+    units; one O(p) dot product with a row of the transpose each).
     """
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
+     sparse_scale, has_sp, lr_rows, lr_bt, lr_scale, has_lr, lr_p) = jt
     batch = states.shape[0]
     if has_bin:
         for p_b in prange(batch):
@@ -305,6 +392,18 @@ def recompute(jt, states, mask, rsum, packed, mode, acc_b, acc_d, acc_s):
                 acc_d[b, i] = acc_dense_row(dense_rows, i, states, b)
             if has_sp and mask[b, _SPARSE]:
                 acc_s[b, i] = acc_sparse_row(sp_row_ptr, sp_row_idx, sp_row_val, i, states, b)
+    if has_lr:
+        for p_mu in prange(lr_p):
+            mu = np.int64(p_mu)  # prange indices may be unsigned
+            for b in range(batch):
+                if mask[b, _LR]:
+                    M[b, mu] = lr_overlap(lr_rows, mu, states, b)
+        if lr_acc:
+            for p_i in prange(n):
+                i = np.int64(p_i)  # prange indices may be unsigned
+                for b in range(batch):
+                    if mask[b, _LR]:
+                        acc_l[b, i] = lr_acc_unit(lr_bt, i, M, b, lr_p, states[b, i])
 
 
 @njit(**_KW)
@@ -344,8 +443,8 @@ def add_column_sparse(ptr, idx, val, j, delta, acc, b):
 
 
 @njit(**_KW)
-def field(a_b, bin_scale, a_d, dense_scale, a_s, sparse_scale, has_bin, has_dense, has_sp,
-          self_coupling, x_i, bias_i):
+def field(a_b, bin_scale, a_d, dense_scale, a_s, sparse_scale, a_l, lr_scale,
+          has_bin, has_dense, has_sp, has_lr, self_coupling, x_i, bias_i):
     """The local field of one unit from its accumulators, float64 operations
     in the reference order."""
     h = 0.0
@@ -355,22 +454,41 @@ def field(a_b, bin_scale, a_d, dense_scale, a_s, sparse_scale, has_bin, has_dens
         h += np.float64(a_d) * dense_scale
     if has_sp:
         h += np.float64(a_s) * sparse_scale
+    if has_lr:
+        h += np.float64(a_l) * lr_scale
     h += self_coupling * np.float64(x_i)
     h += bias_i
     return h
 
 
 @njit(**_KW)
+def uniform01(r):
+    """Top 53 bits of a random word as a float64 in [0, 1) (``rrnn.random.uniform01``)."""
+    return np.float64(r >> _U11) * _TWO_M53
+
+
+@njit(**_KW)
+def glauber_high(h, beta, u):
+    """Glauber rule: the high value when u < 1 / (1 + exp(-2 beta h)); libm exp
+    (no fastmath, no vector math library), as the reference's math.exp."""
+    z = -2.0 * beta * h
+    return u < 1.0 / (1.0 + math.exp(z))
+
+
+@njit(**_KW)
 def _accumulators(jt, batch):
-    """(batch, n) int64 accumulators per term; absent terms share one array
-    (never read for their value, never written)."""
+    """(batch, n) int64 accumulators per term and the (batch, p) overlaps of
+    the low-rank term; absent terms share one array (never read for their
+    value, never written)."""
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
+     sparse_scale, has_sp, lr_rows, lr_bt, lr_scale, has_lr, lr_p) = jt
     acc_b = np.zeros((batch, n), dtype=np.int64)
     acc_d = np.zeros((batch, n), dtype=np.int64) if has_dense else acc_b
     acc_s = np.zeros((batch, n), dtype=np.int64) if has_sp else acc_b
-    return acc_b, acc_d, acc_s
+    acc_l = np.zeros((batch, n), dtype=np.int64) if has_lr else acc_b
+    M = np.zeros((batch, lr_p), dtype=np.int32)  # |M_mu| <= n < 2**25
+    return acc_b, acc_d, acc_s, acc_l, M
 
 
 @njit(**_KW)
@@ -393,27 +511,31 @@ def local_fields(jt, states, bias, bias_per_row, self_coupling, out):
     self_coupling (batch,)."""
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
+     sparse_scale, has_sp, lr_rows, lr_bt, lr_scale, has_lr, lr_p) = jt
     batch = states.shape[0]
-    acc_b, acc_d, acc_s = _accumulators(jt, batch)
-    mask = np.ones((batch, 3), dtype=np.bool_)
+    acc_b, acc_d, acc_s, acc_l, M = _accumulators(jt, batch)
+    mask = np.ones((batch, 4), dtype=np.bool_)
     packed = np.zeros((batch, (n + 63) // 64), dtype=np.uint64)
     mode = np.zeros(batch, dtype=np.int64)
-    recompute(jt, states, mask, _row_sums(jt), packed, mode, acc_b, acc_d, acc_s)
+    recompute(jt, states, mask, _row_sums(jt), packed, mode, acc_b, acc_d, acc_s, acc_l, M,
+              True)
     _assemble_fields(states, bias, bias_per_row, self_coupling, has_bin, acc_b, bin_scale,
-                     has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale, out)
+                     has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale,
+                     has_lr, acc_l, lr_scale, out)
 
 
 @njit(**_KWP)
 def _assemble_fields(states, bias, bias_per_row, self_coupling, has_bin, acc_b, bin_scale,
-                     has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale, out):
+                     has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale,
+                     has_lr, acc_l, lr_scale, out):
     batch, n = states.shape
     for p_b in prange(batch):
         b = np.int64(p_b)  # prange indices may be unsigned
         bb = b if bias_per_row else 0
         for i in range(n):
             out[b, i] = field(acc_b[b, i], bin_scale, acc_d[b, i], dense_scale,
-                              acc_s[b, i], sparse_scale, has_bin, has_dense, has_sp,
+                              acc_s[b, i], sparse_scale, acc_l[b, i], lr_scale,
+                              has_bin, has_dense, has_sp, has_lr,
                               self_coupling[b], states[b, i], bias[bb, i])
 
 
@@ -423,11 +545,13 @@ def _assemble_fields(states, bias, bias_per_row, self_coupling, has_bin, acc_b, 
 
 @njit(**_KW)
 def _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
-              has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale):
+              has_dense, acc_d, dense_scale, has_sp, acc_s, sparse_scale,
+              has_lr, acc_l, lr_scale):
     """Whether x (n,) is a fixed point, given its accumulators (n,) per term."""
     for i in range(x.shape[0]):
         h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
-                  has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
+                  acc_l[i], lr_scale, has_bin, has_dense, has_sp, has_lr,
+                  self_coupling, x[i], bias[i])
         new = 1 if h >= 0 else low
         if new != x[i]:
             return False
@@ -435,13 +559,14 @@ def _is_fixed(x, bias, self_coupling, low, has_bin, acc_b, bin_scale,
 
 
 @njit(**_KW)
-def full_row(jt, states, b, heaviside, rsum, packed, mask_bin, mask_dense, mask_sp,
-             acc_b, acc_d, acc_s):
+def full_row(jt, states, b, heaviside, rsum, packed, mask_bin, mask_dense, mask_sp, mask_lr,
+             acc_b, acc_d, acc_s, acc_l, M):
     """Full accumulators of trajectory b for the selected terms (serial);
-    states[b] must hold only +1 and the activation's low value."""
+    states[b] must hold only +1 and the activation's low value. The low-rank
+    term recomputes its overlaps M[b] and then its accumulators."""
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
+     sparse_scale, has_sp, lr_rows, lr_bt, lr_scale, has_lr, lr_p) = jt
     if mask_bin:
         pack_state(states[b], packed[b])
         for i in range(n):
@@ -453,18 +578,26 @@ def full_row(jt, states, b, heaviside, rsum, packed, mask_bin, mask_dense, mask_
     if mask_sp:
         for i in range(n):
             acc_s[b, i] = acc_sparse_row(sp_row_ptr, sp_row_idx, sp_row_val, i, states, b)
+    if mask_lr:
+        for mu in range(lr_p):
+            M[b, mu] = lr_overlap(lr_rows, mu, states, b)
+        lr_acc_all(lr_bt, M, b, states, lr_p, acc_l)
 
 
 @njit(**_KW)
 def run_sync(jt, states, b, bias, self_coupling, activation, max_steps, rsum, packed,
-             acc_b, acc_d, acc_s, new, snapshot):
+             acc_b, acc_d, acc_s, acc_l, M, new, snapshot, beta, noise_key, finite):
     """Synchronous dynamics of trajectory b with Brent cycle detection, from its
     accumulators acc_t[b], as ``numpy_ref._run_sync``; returns
     (steps, converged, period). A term is updated incrementally when at most
-    n / DIV units flipped, else recomputed in full."""
+    n / DIV units flipped, else recomputed in full. The low-rank term updates
+    its overlaps and recomputes its accumulators from them (O(n p)).
+
+    With ``finite``, Glauber steps at inverse temperature ``beta``
+    (``numpy_ref._glauber_sync``): exactly max_steps steps, no cycle test."""
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
+     sparse_scale, has_sp, lr_rows, lr_bt, lr_scale, has_lr, lr_p) = jt
     heaviside = activation != ACT_SIGN
     low = -1 if activation == ACT_SIGN else 0
     x = states[b]
@@ -474,23 +607,38 @@ def run_sync(jt, states, b, bias, self_coupling, activation, max_steps, rsum, pa
     snapshot[b, :] = x
     power = 1
     lam = 0
-    for _ in range(max_steps):
+    for t in range(max_steps):
         nflip = 0
-        for i in range(n):  # branch-free, vectorised
-            h = field(acc_b[b, i], bin_scale, acc_d[b, i], dense_scale, acc_s[b, i],
-                      sparse_scale, has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
-            v = 1 if h >= 0 else low
-            new[b, i] = v
-            nflip += np.int64(v != x[i])
-        if nflip == 0:
-            converged = True
-            period = 0
-            break
+        if finite:
+            s_noise = stream_seed(noise_key, (np.uint64(b) << _U32) | np.uint64(t))
+            for i in range(n):
+                h = field(acc_b[b, i], bin_scale, acc_d[b, i], dense_scale, acc_s[b, i],
+                          sparse_scale, acc_l[b, i], lr_scale, has_bin, has_dense, has_sp,
+                          has_lr, self_coupling, x[i], bias[i])
+                u = uniform01(random_from_seed(s_noise, i))
+                v = 1 if glauber_high(h, beta, u) else low
+                new[b, i] = v
+                nflip += np.int64(v != x[i])
+            if nflip == 0:
+                continue
+        else:
+            for i in range(n):  # branch-free, vectorised
+                h = field(acc_b[b, i], bin_scale, acc_d[b, i], dense_scale, acc_s[b, i],
+                          sparse_scale, acc_l[b, i], lr_scale, has_bin, has_dense, has_sp,
+                          has_lr, self_coupling, x[i], bias[i])
+                v = 1 if h >= 0 else low
+                new[b, i] = v
+                nflip += np.int64(v != x[i])
+            if nflip == 0:
+                converged = True
+                period = 0
+                break
         full_bin = has_bin and nflip * _BIN_FULL_DIV > n
         full_dense = has_dense and nflip * _DENSE_FULL_DIV > n
         full_sp = has_sp and nflip * _SPARSE_FULL_DIV > n
+        full_lr = has_lr and nflip * _LR_FULL_DIV > n
         if (has_bin and not full_bin) or (has_dense and not full_dense) or (
-                has_sp and not full_sp):
+                has_sp and not full_sp) or (has_lr and not full_lr):
             for j in range(n):
                 if new[b, j] != x[j]:
                     delta = np.int64(new[b, j]) - np.int64(x[j])
@@ -501,11 +649,17 @@ def run_sync(jt, states, b, bias, self_coupling, activation, max_steps, rsum, pa
                     if has_sp and not full_sp:
                         add_column_sparse(sp_col_ptr, sp_col_idx, sp_col_val, j, delta,
                                           acc_s, b)
+                    if has_lr and not full_lr:
+                        lr_add_unit(lr_bt, j, delta, M, b, lr_p)
         x[:] = new[b]
-        if full_bin or full_dense or full_sp:
+        if full_bin or full_dense or full_sp or full_lr:
             full_row(jt, states, b, heaviside, rsum, packed, full_bin, full_dense, full_sp,
-                     acc_b, acc_d, acc_s)
+                     full_lr, acc_b, acc_d, acc_s, acc_l, M)
+        if has_lr and not full_lr:
+            lr_acc_all(lr_bt, M, b, states, lr_p, acc_l)
         steps += 1
+        if finite:
+            continue
         lam += 1
         same = True
         for i in range(n):
@@ -519,9 +673,10 @@ def run_sync(jt, states, b, bias, self_coupling, activation, max_steps, rsum, pa
             snapshot[b, :] = x
             power *= 2
             lam = 0
-    if not converged and period == -1:
+    if not finite and not converged and period == -1:
         if _is_fixed(x, bias, self_coupling, low, has_bin, acc_b[b], bin_scale,
-                     has_dense, acc_d[b], dense_scale, has_sp, acc_s[b], sparse_scale):
+                     has_dense, acc_d[b], dense_scale, has_sp, acc_s[b], sparse_scale,
+                     has_lr, acc_l[b], lr_scale):
             converged = True
             period = 0
     return steps, converged, period
@@ -529,12 +684,14 @@ def run_sync(jt, states, b, bias, self_coupling, activation, max_steps, rsum, pa
 
 @njit(**_KWP)
 def _sync_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_steps, rsum,
-               packed, acc_b, acc_d, acc_s, new, snapshot, steps, converged, period):
+               packed, acc_b, acc_d, acc_s, acc_l, M, new, snapshot, beta, noise_key, finite,
+               steps, converged, period):
     for p_b in prange(states.shape[0]):
         b = np.int64(p_b)  # prange indices may be unsigned
         bb = b if bias_per_row else 0
         s, c, p = run_sync(jt, states, b, bias[bb], self_coupling[b], activation, max_steps,
-                           rsum, packed, acc_b, acc_d, acc_s, new, snapshot)
+                           rsum, packed, acc_b, acc_d, acc_s, acc_l, M, new, snapshot,
+                           beta, noise_key, finite)
         steps[b] = s
         converged[b] = c
         period[b] = p
@@ -542,45 +699,57 @@ def _sync_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_st
 
 @njit(**_KW)
 def simulate_sync(jt, states, bias, bias_per_row, self_coupling, activation, max_steps,
-                  steps, converged, period):
-    """Synchronous dynamics (``numpy_ref._run_sync``) for every row of states
-    (batch, n), in place, with self_coupling (batch,) one J_D per row: initial accumulators in parallel over rows of J,
-    then the trajectories in parallel over batch rows."""
+                  beta, noise_key, finite, steps, converged, period):
+    """Synchronous dynamics (``numpy_ref._run_sync``, or ``_glauber_sync`` when
+    ``finite``) for every row of states (batch, n), in place, with
+    self_coupling (batch,) one J_D per row: initial accumulators in parallel
+    over rows of J, then the trajectories in parallel over batch rows."""
     n = jt[0]
     batch = states.shape[0]
-    acc_b, acc_d, acc_s = _accumulators(jt, batch)
+    acc_b, acc_d, acc_s, acc_l, M = _accumulators(jt, batch)
     rsum = _row_sums(jt)
     packed = np.zeros((batch, (n + 63) // 64), dtype=np.uint64)
     mode = np.zeros(batch, dtype=np.int64)
-    mask = np.ones((batch, 3), dtype=np.bool_)
-    recompute(jt, states, mask, rsum, packed, mode, acc_b, acc_d, acc_s)
+    mask = np.ones((batch, 4), dtype=np.bool_)
+    recompute(jt, states, mask, rsum, packed, mode, acc_b, acc_d, acc_s, acc_l, M, True)
     new = np.zeros((batch, n), dtype=np.int8)
     snapshot = np.zeros((batch, n), dtype=np.int8)
     _sync_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_steps, rsum,
-               packed, acc_b, acc_d, acc_s, new, snapshot, steps, converged, period)
+               packed, acc_b, acc_d, acc_s, acc_l, M, new, snapshot, beta, noise_key, finite,
+               steps, converged, period)
 
 
 @njit(**_KW)
 def run_async(jt, states, b, bias, self_coupling, activation, max_steps, order_key,
-              acc_b, acc_d, acc_s, perm):
+              acc_b, acc_d, acc_s, acc_l, M, perm, beta, noise_key, finite):
     """Asynchronous sweeps of trajectory b from its accumulators acc_t[b], as
-    ``numpy_ref._run_async`` with ``row = b``; returns (steps, converged, period)."""
+    ``numpy_ref._run_async`` with ``row = b`` (or ``_glauber_async`` when
+    ``finite``); returns (steps, converged, period). The low-rank term keeps
+    only the overlaps M[b]: evaluating a unit costs O(p), a flip O(p)."""
     (n, bin_rows, bin_cols, bin_scale, has_bin, dense_rows, dense_cols, dense_scale,
      has_dense, sp_row_ptr, sp_row_idx, sp_row_val, sp_col_ptr, sp_col_idx, sp_col_val,
-     sparse_scale, has_sp) = jt
+     sparse_scale, has_sp, lr_rows, lr_bt, lr_scale, has_lr, lr_p) = jt
     low = -1 if activation == ACT_SIGN else 0
     x = states[b]
     order = perm[b]
     steps = 0
     converged = False
+    s_noise = _U0
     for sweep in range(max_steps):
         async_order(order_key, b, sweep, order)
+        if finite:
+            s_noise = stream_seed(noise_key, (np.uint64(b) << _U32) | np.uint64(sweep))
         changed = 0
         for k in range(n):
             i = order[k]
+            a_l = lr_acc_unit(lr_bt, i, M, b, lr_p, x[i]) if has_lr else np.int64(0)
             h = field(acc_b[b, i], bin_scale, acc_d[b, i], dense_scale, acc_s[b, i],
-                      sparse_scale, has_bin, has_dense, has_sp, self_coupling, x[i], bias[i])
-            v = 1 if h >= 0 else low
+                      sparse_scale, a_l, lr_scale, has_bin, has_dense, has_sp, has_lr,
+                      self_coupling, x[i], bias[i])
+            if finite:
+                v = 1 if glauber_high(h, beta, uniform01(random_from_seed(s_noise, i))) else low
+            else:
+                v = 1 if h >= 0 else low
             if v != x[i]:
                 delta = np.int64(v) - np.int64(x[i])
                 if has_bin:
@@ -589,26 +758,38 @@ def run_async(jt, states, b, bias, self_coupling, activation, max_steps, order_k
                     add_column_dense(dense_cols, i, delta, acc_d, b)
                 if has_sp:
                     add_column_sparse(sp_col_ptr, sp_col_idx, sp_col_val, i, delta, acc_s, b)
+                if has_lr:
+                    lr_add_unit(lr_bt, i, delta, M, b, lr_p)
                 x[i] = v
                 changed += 1
+        if finite:
+            steps += np.int64(changed > 0)
+            continue
         if changed == 0:
             converged = True
             break
         steps += 1
+    if finite:
+        return steps, False, -1
     if not converged:
+        if has_lr:
+            lr_acc_all(lr_bt, M, b, states, lr_p, acc_l)
         converged = _is_fixed(x, bias, self_coupling, low, has_bin, acc_b[b], bin_scale,
-                              has_dense, acc_d[b], dense_scale, has_sp, acc_s[b], sparse_scale)
+                              has_dense, acc_d[b], dense_scale, has_sp, acc_s[b], sparse_scale,
+                              has_lr, acc_l[b], lr_scale)
     return steps, converged, (0 if converged else -1)
 
 
 @njit(**_KWP)
 def _async_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_steps,
-                order_key, acc_b, acc_d, acc_s, perm, steps, converged, period):
+                order_key, acc_b, acc_d, acc_s, acc_l, M, perm, beta, noise_key, finite,
+                steps, converged, period):
     for p_b in prange(states.shape[0]):
         b = np.int64(p_b)  # prange indices may be unsigned
         bb = b if bias_per_row else 0
         s, c, p = run_async(jt, states, b, bias[bb], self_coupling[b], activation, max_steps,
-                            order_key, acc_b, acc_d, acc_s, perm)
+                            order_key, acc_b, acc_d, acc_s, acc_l, M, perm, beta, noise_key,
+                            finite)
         steps[b] = s
         converged[b] = c
         period[b] = p
@@ -616,20 +797,24 @@ def _async_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_s
 
 @njit(**_KW)
 def simulate_async(jt, states, bias, bias_per_row, self_coupling, activation, max_steps,
-                   order_key, steps, converged, period):
-    """Asynchronous dynamics (``numpy_ref._run_async``) for every row of states
-    (batch, n), in place, with self_coupling (batch,) one J_D per row; parallel over batch rows (the batch row index is the
-    ``row`` of the update order)."""
+                   order_key, beta, noise_key, finite, steps, converged, period):
+    """Asynchronous dynamics (``numpy_ref._run_async``, or ``_glauber_async``
+    when ``finite``) for every row of states (batch, n), in place, with
+    self_coupling (batch,) one J_D per row; parallel over batch rows (the
+    batch row index is the ``row`` of the update order and of the noise)."""
     n = jt[0]
     batch = states.shape[0]
-    acc_b, acc_d, acc_s = _accumulators(jt, batch)
+    acc_b, acc_d, acc_s, acc_l, M = _accumulators(jt, batch)
     packed = np.zeros((batch, (n + 63) // 64), dtype=np.uint64)
     mode = np.zeros(batch, dtype=np.int64)
-    mask = np.ones((batch, 3), dtype=np.bool_)
-    recompute(jt, states, mask, _row_sums(jt), packed, mode, acc_b, acc_d, acc_s)
+    mask = np.ones((batch, 4), dtype=np.bool_)
+    # the low-rank accumulators are evaluated per unit from the overlaps
+    recompute(jt, states, mask, _row_sums(jt), packed, mode, acc_b, acc_d, acc_s, acc_l, M,
+              False)
     perm = np.zeros((batch, n), dtype=np.int64)
     _async_rows(jt, states, bias, bias_per_row, self_coupling, activation, max_steps,
-                order_key, acc_b, acc_d, acc_s, perm, steps, converged, period)
+                order_key, acc_b, acc_d, acc_s, acc_l, M, perm, beta, noise_key, finite,
+                steps, converged, period)
 
 
 # --------------------------------------------------------------------------
@@ -637,8 +822,8 @@ def simulate_async(jt, states, bias, bias_per_row, self_coupling, activation, ma
 # --------------------------------------------------------------------------
 
 @njit(**_KWP)
-def count_fixed_points(cols_b, cols_d, cols_s, has_b, has_d, has_s,
-                       bin_scale, dense_scale, sparse_scale,
+def count_fixed_points(cols_b, cols_d, cols_s, cols_l, has_b, has_d, has_s, has_l,
+                       bin_scale, dense_scale, sparse_scale, lr_scale,
                        bias, self_coupling, activation, chunk_bits, counts):
     """Fixed points over all 2^n states in Gray-code order.
 
@@ -658,6 +843,7 @@ def count_fixed_points(cols_b, cols_d, cols_s, has_b, has_d, has_s,
         acc_b = np.zeros(n, dtype=np.int64)
         acc_d = np.zeros(n, dtype=np.int64)
         acc_s = np.zeros(n, dtype=np.int64)
+        acc_l = np.zeros(n, dtype=np.int64)
         k0 = c << chunk_bits
         g = k0 ^ (k0 >> 1)
         for j in range(n):
@@ -668,6 +854,7 @@ def count_fixed_points(cols_b, cols_d, cols_s, has_b, has_d, has_s,
                 acc_b[i] += cols_b[j, i] * xj
                 acc_d[i] += cols_d[j, i] * xj
                 acc_s[i] += cols_s[j, i] * xj
+                acc_l[i] += cols_l[j, i] * xj
         cnt = 0
         for k in range(k0, k0 + size):
             if k != k0:
@@ -686,10 +873,14 @@ def count_fixed_points(cols_b, cols_d, cols_s, has_b, has_d, has_s,
                 if has_s:
                     for i in range(n):
                         acc_s[i] += cols_s[j, i] * delta
+                if has_l:
+                    for i in range(n):
+                        acc_l[i] += cols_l[j, i] * delta
             fixed = True
             for i in range(n):
                 h = field(acc_b[i], bin_scale, acc_d[i], dense_scale, acc_s[i], sparse_scale,
-                          has_b, has_d, has_s, self_coupling, x[i], bias[i])
+                          acc_l[i], lr_scale, has_b, has_d, has_s, has_l,
+                          self_coupling, x[i], bias[i])
                 v = 1 if h >= 0 else low
                 if v != x[i]:
                     fixed = False
@@ -723,3 +914,16 @@ def expand_columns_sparse(ptr, idx, val, n, out):
             i = idx[e]
             if i != j:
                 out[j, i] += np.int64(val[e])
+
+
+@njit(**_KW)
+def expand_columns_lowrank(lr_rows, n, out):
+    """out[j, i] = sum_mu xi_i^mu xi_j^mu for i != j, from the (p, n) patterns."""
+    p = lr_rows.shape[0]
+    for j in range(n):
+        for i in range(n):
+            if i != j:
+                acc = np.int64(0)
+                for mu in range(p):
+                    acc += np.int64(lr_rows[mu, i]) * np.int64(lr_rows[mu, j])
+                out[j, i] = acc

@@ -14,19 +14,33 @@ Local field of unit ``i`` (float64, in exactly this order)::
     h += float(acc_bin[i])    * bin_scale      # acc_t[i] = sum_{j!=i} c_t[i, j] x[j]
     h += float(acc_dense[i])  * dense_scale
     h += float(acc_sparse[i]) * sparse_scale
+    h += float(acc_lr[i])     * lr_scale       # low-rank (Hebbian) term
     h += self_coupling * x[i]
     h += bias[i]                               # bias = field - threshold
     new x[i] = +1 if h >= 0 else (-1 for sign, 0 for heaviside)
+
+Finite temperature (``beta`` finite, Glauber updates): the unit takes the
+high value (+1) when ``u < 1 / (1 + exp(-2.0 * beta * h))`` (evaluated as
+``z = -2.0 * beta * h`` left to right, libm ``exp``, ``inf`` on overflow),
+else the low value (-1 for sign, 0 for heaviside: the same probability
+formula for both activations), with ``u = uniform01(random_u64(noise_key,
+(row << 32) | t, i))``, ``t`` the sync step or async sweep index and ``i`` the
+unit. Async sweeps keep the zero-temperature update order. There is no
+convergence test: exactly ``max_steps`` steps or sweeps run; ``steps`` counts
+those that changed the state, ``converged`` is False and ``period`` -1.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import random as rrandom
-from .base import ACT_SIGN, UPDATE_SYNC, KernelCouplings, n_words
+from .base import ACT_SIGN, OPTIONAL_FEATURES, UPDATE_SYNC, KernelCouplings, n_words
 
 name = "numpy"
+FEATURES = OPTIONAL_FEATURES
 
 
 def available() -> tuple[bool, str]:
@@ -94,7 +108,28 @@ def integer_matrices(J: KernelCouplings) -> list[tuple[np.ndarray, float]]:
         np.add.at(c, (rows, J.sp_row_idx), J.sp_row_val.astype(np.int64))
         np.fill_diagonal(c, 0)
         terms.append((c, J.sparse_scale))
+    if J.has_lowrank:
+        xi = J.lr_patterns.astype(np.int64)
+        c = xi.T @ xi
+        np.fill_diagonal(c, 0)
+        terms.append((c, J.lr_scale))
     return terms
+
+
+def glauber_high(h: float, beta: float, u: float) -> bool:
+    """Whether a Glauber update at field h takes the high value (+1)."""
+    z = -2.0 * beta * h
+    try:
+        e = math.exp(z)      # libm, like C and numba (np.exp's SIMD path may differ)
+    except OverflowError:
+        e = math.inf
+    return u < 1.0 / (1.0 + e)
+
+
+def _noise(noise_key: int, row: int, t: int, n: int) -> np.ndarray:
+    """Uniforms u (n,) of step/sweep t of trajectory row."""
+    stream = (np.uint64(row) << np.uint64(32)) | np.uint64(t)
+    return rrandom.uniform01(rrandom.random_u64(noise_key, stream, np.arange(n, dtype=np.uint64)))
 
 
 # --------------------------------------------------------------------------
@@ -136,10 +171,11 @@ def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
 
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
              self_coupling: np.ndarray, activation: int, update: int, max_steps: int,
-             order_key: int, n_threads: int = 1):
+             order_key: int, n_threads: int = 1, beta: float = math.inf, noise_key: int = 0):
     """Run every row of ``states`` (batch, n) int8 in place; see module doc.
 
-    ``self_coupling`` is (batch,) float64: one J_D per row.
+    ``self_coupling`` is (batch,) float64: one J_D per row. ``beta`` finite
+    selects Glauber updates with random numbers from ``noise_key``.
 
     Returns
     -------
@@ -153,12 +189,62 @@ def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
     steps = np.zeros(batch, dtype=np.int64)
     converged = np.zeros(batch, dtype=bool)
     period = np.full(batch, -1, dtype=np.int64)
-    run = _run_sync if update == UPDATE_SYNC else _run_async
+    if math.isinf(beta):
+        run = _run_sync if update == UPDATE_SYNC else _run_async
+        for b in range(batch):
+            steps[b], converged[b], period[b] = run(
+                terms, states[b], _bias_row(bias, b), float(self_coupling[b]), activation,
+                max_steps, order_key, b)
+        return steps, converged, period
+    run = _glauber_sync if update == UPDATE_SYNC else _glauber_async
     for b in range(batch):
-        steps[b], converged[b], period[b] = run(
-            terms, states[b], _bias_row(bias, b), float(self_coupling[b]), activation,
-            max_steps, order_key, b)
+        steps[b] = run(terms, states[b], _bias_row(bias, b), float(self_coupling[b]),
+                       activation, max_steps, order_key, b, float(beta), noise_key)
     return steps, converged, period
+
+
+def _glauber_sync(terms, x, bias, self_coupling, activation, max_steps, order_key, row,
+                  beta, noise_key):
+    """Synchronous Glauber steps (x updated in place); returns the changing steps."""
+    n = x.shape[0]
+    low = -1 if activation == ACT_SIGN else 0
+    steps = 0
+    for t in range(max_steps):
+        h = _fields(terms, x, bias, self_coupling)
+        u = _noise(noise_key, row, t, n)
+        new = np.array([1 if glauber_high(float(h[i]), beta, float(u[i])) else low
+                        for i in range(n)], dtype=np.int8)
+        if not np.array_equal(new, x):
+            steps += 1
+        x[:] = new
+    return steps
+
+
+def _glauber_async(terms, x, bias, self_coupling, activation, max_steps, order_key, row,
+                   beta, noise_key):
+    """Asynchronous Glauber sweeps (x updated in place); returns the changing sweeps."""
+    n = x.shape[0]
+    low = -1 if activation == ACT_SIGN else 0
+    accs = [c @ x.astype(np.int64) for c, _ in terms]
+    steps = 0
+    for sweep in range(max_steps):
+        u = _noise(noise_key, row, sweep, n)
+        changed = 0
+        for i in rrandom.async_order(order_key, row, sweep, n):
+            h = 0.0
+            for acc, (_, scale) in zip(accs, terms):
+                h += float(acc[i]) * scale
+            h += self_coupling * float(x[i])
+            h += bias[i]
+            new = 1 if glauber_high(h, beta, float(u[i])) else low
+            if new != x[i]:
+                delta = new - int(x[i])
+                for acc, (c, _) in zip(accs, terms):
+                    acc += c[:, i] * delta
+                x[i] = new
+                changed += 1
+        steps += changed > 0
+    return steps
 
 
 def _is_fixed_point(terms, x, bias, self_coupling, activation) -> bool:

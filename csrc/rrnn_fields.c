@@ -1,0 +1,192 @@
+/*
+ * rrnn_fields.c -- local fields of a batch of states and the raw batched
+ * popcount kernel.
+ *
+ * The bit-packed term is evaluated with popcounts.  For a state with values
+ * in {-1, +1} and m = packed(x == -1) (bit set where x = -1):
+ *     acc[i] = n - x[i] - 2 popcount(row_i XOR m)
+ * (over all 64 W bit positions, 1 - 2 (row XOR m) is c_ij x_j; the padding
+ * positions add 64 W - n and the diagonal, whose row bit is 0, adds x[i]).
+ * For any state with values in {-1, 0, +1}, with P = packed(x == 1) and
+ * M = packed(x == -1) holding |P| and |M| set bits:
+ *     sum_{j != i, x_j = 1} c_ij = |P| - [x_i = 1] - 2 popcount(row_i AND P)
+ * and acc[i] is that sum minus the same sum over M.
+ */
+#include "rrnn_internal.h"
+
+/* Fields of state b for units [i0, i1). */
+static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int8_t *states,
+                          int64_t b, int64_t i0, int64_t i1, int and_mode,
+                          const int64_t *vidx, const int64_t *cnt, const int64_t *pop,
+                          double self, const double *restrict bias, double *fields)
+{
+    rrnn_ctx c = *cp;
+    c.self = self;
+    const int64_t n = c.n;
+    const int8_t *restrict x = states + b * n;
+    double *restrict out = fields + b * n;
+    const int64_t v = c.hb ? vidx[2 * b] : 0, m = c.hb ? vidx[2 * b + 1] : -1;
+    const int64_t *restrict pv = c.hb ? pop + v * n : NULL;
+    const int64_t *restrict pm = m >= 0 ? pop + m * n : NULL;
+    const int64_t cv = c.hb ? cnt[v] : 0, cm = m >= 0 ? cnt[m] : 0;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t ab = 0, ad = 0, as = 0;
+        if (c.hb) {
+            if (!and_mode) {
+                ab = n - x[i] - 2 * pv[i];
+            } else {
+                ab = cv - (x[i] == 1) - 2 * pv[i];
+                if (pm != NULL)
+                    ab -= cm - (x[i] == -1) - 2 * pm[i];
+            }
+        }
+        if (c.hd) {
+            const int32_t *drow = J->dense_rows + i * n;
+            ad = c.K->ddot(drow, x, n) - (int64_t)drow[i] * x[i];
+        }
+        if (c.hs)
+            as = rrnn_sparse_row(J, i, x);
+        out[i] = rrnn_field(&c, ab, ad, as, x[i], bias[i]);
+    }
+}
+
+int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t batch,
+                      const double *bias, int64_t bias_stride, const double *self_coupling,
+                      double *fields, rrnn_exec ex)
+{
+    int st = rrnn_check_exec(ex);
+    if (st != RRNN_OK)
+        return st;
+    if ((st = rrnn_check_couplings(J, 0)) != RRNN_OK)
+        return st;
+    const int64_t n = J->n;
+    if (batch < 0 || (bias_stride != 0 && bias_stride != n))
+        return RRNN_ERR_ARGUMENT;
+    if (batch == 0 || n == 0)
+        return RRNN_OK;
+    if (states == NULL || bias == NULL || self_coupling == NULL || fields == NULL)
+        return RRNN_ERR_ARGUMENT;
+
+    rrnn_ctx c;
+    rrnn_ctx_init(&c, J, RRNN_ACT_SIGN, 0.0, ex); /* self set per state */
+    const int64_t W = c.W;
+    const int nt = rrnn_nthreads(ex.n_threads);
+
+    /* Bit-packed vectors: XOR mode when no state holds a 0, else AND mode
+     * with a P vector per state and an M vector per state holding a -1. */
+    int and_mode = 0;
+    int64_t nvec = 0;
+    uint64_t *packed = NULL;
+    int64_t *pop = NULL, *cnt = NULL, *vidx = NULL;
+    const uint64_t **stp = NULL;
+    int64_t **outp = NULL;
+    int status = RRNN_OK;
+    if (c.hb) {
+        vidx = rrnn_alloc(sizeof(int64_t) * 2 * (size_t)batch);
+        if (vidx == NULL)
+            return RRNN_ERR_NOMEM;
+        for (int64_t b = 0; b < batch && !and_mode; b++)
+            and_mode = memchr(states + b * n, 0, (size_t)n) != NULL;
+        for (int64_t b = 0; b < batch; b++) {
+            const int8_t *x = states + b * n;
+            if (!and_mode) {
+                vidx[2 * b] = nvec++;
+                vidx[2 * b + 1] = -1;
+            } else {
+                int has_neg = 0;
+                for (int64_t i = 0; i < n && !has_neg; i++)
+                    has_neg = x[i] == -1;
+                vidx[2 * b] = nvec++;
+                vidx[2 * b + 1] = has_neg ? nvec++ : -1;
+            }
+        }
+        packed = rrnn_alloc(sizeof(uint64_t) * (size_t)(nvec * W));
+        cnt = rrnn_alloc(sizeof(int64_t) * (size_t)nvec);
+        pop = rrnn_alloc(sizeof(int64_t) * (size_t)(nvec * n));
+        stp = rrnn_alloc(sizeof(uint64_t *) * (size_t)nvec);
+        outp = rrnn_alloc(sizeof(int64_t *) * (size_t)nvec);
+        if (!packed || !cnt || !pop || !stp || !outp) {
+            status = RRNN_ERR_NOMEM;
+            goto done;
+        }
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t b = 0; b < batch; b++) {
+            const int8_t *x = states + b * n;
+            int64_t v = vidx[2 * b], m = vidx[2 * b + 1];
+            cnt[v] = rrnn_pack_eq(x, n, and_mode ? 1 : -1, packed + v * W);
+            if (m >= 0)
+                cnt[m] = rrnn_pack_eq(x, n, -1, packed + m * W);
+        }
+        for (int64_t v = 0; v < nvec; v++) {
+            stp[v] = packed + v * W;
+            outp[v] = pop + v * n;
+        }
+    }
+
+    const int64_t BS = rrnn_block_rows(n, nt, 4);
+    const int64_t nblk = (n + BS - 1) / BS;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t blk = 0; blk < nblk; blk++) {
+        const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
+        if (c.hb)
+            c.K->popc(and_mode ? RRNN_OP_AND : RRNN_OP_XOR, J->bin_rows, W, i0, i1, stp, nvec,
+                      outp);
+        /* dense rows are reused by every state: units outside; otherwise
+         * states outside, so that each inner loop runs along contiguous
+         * memory */
+        const int64_t nbo = c.hd ? 1 : batch, nbi = c.hd ? batch : 1;
+        const int64_t nio = c.hd ? i1 - i0 : 1, nii = c.hd ? 1 : i1 - i0;
+        for (int64_t bo = 0; bo < nbo; bo++)
+            for (int64_t io = 0; io < nio; io++)
+                for (int64_t bi = 0; bi < nbi; bi++)
+                    rr_fields_run(&c, J, states, bo + bi, i0 + io, i0 + io + nii, and_mode, vidx,
+                                  cnt, pop, self_coupling[bo + bi],
+                                  bias + (bo + bi) * bias_stride, fields);
+    }
+
+done:
+    rrnn_free(vidx);
+    rrnn_free(packed);
+    rrnn_free(cnt);
+    rrnn_free(pop);
+    rrnn_free((void *)stp);
+    rrnn_free(outp);
+    return status;
+}
+
+int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint64_t *packed,
+                      int64_t batch, int64_t *out, rrnn_exec ex)
+{
+    int st = rrnn_check_exec(ex);
+    if (st != RRNN_OK)
+        return st;
+    if (n < 0 || words < 0 || batch < 0)
+        return RRNN_ERR_ARGUMENT;
+    if (n == 0 || batch == 0)
+        return RRNN_OK;
+    if (rows == NULL || packed == NULL || out == NULL)
+        return RRNN_ERR_ARGUMENT;
+    const rrnn_kernels *K = rrnn_kernels_for(ex.simd);
+    const uint64_t **stp = rrnn_alloc(sizeof(uint64_t *) * (size_t)batch);
+    int64_t **outp = rrnn_alloc(sizeof(int64_t *) * (size_t)batch);
+    if (stp == NULL || outp == NULL) {
+        rrnn_free((void *)stp);
+        rrnn_free(outp);
+        return RRNN_ERR_NOMEM;
+    }
+    for (int64_t b = 0; b < batch; b++) {
+        stp[b] = packed + b * words;
+        outp[b] = out + b * n;
+    }
+    const int nt = rrnn_nthreads(ex.n_threads);
+    const int64_t BS = rrnn_block_rows(n, nt, 4);
+    const int64_t nblk = (n + BS - 1) / BS;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t blk = 0; blk < nblk; blk++) {
+        const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
+        K->popc(RRNN_OP_XOR, rows, words, i0, i1, stp, batch, outp);
+    }
+    rrnn_free((void *)stp);
+    rrnn_free(outp);
+    return RRNN_OK;
+}

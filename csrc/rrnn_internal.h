@@ -1,0 +1,186 @@
+/*
+ * rrnn_internal.h -- private declarations shared by the C files of csrc.
+ *
+ * Not part of the public API and not seen by cffi.  Internal functions with
+ * external linkage are hidden from the shared object (RRNN_HIDDEN) and are
+ * still prefixed rrnn_.
+ */
+#ifndef RRNN_INTERNAL_H
+#define RRNN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rrnn_core.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define RRNN_HIDDEN __attribute__((visibility("hidden")))
+
+/* Kernel operation of the batched popcount: popcount(row OP packed). */
+#define RRNN_OP_XOR 0
+#define RRNN_OP_AND 1
+
+/* Counter-based generator (see rrnn_random in rrnn_core.h). */
+#define RRNN_GOLDEN 0x9E3779B97F4A7C15ULL
+
+static inline uint64_t rrnn_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* s of rrnn_random(key, stream, .): the per-stream seed. */
+static inline uint64_t rrnn_stream_seed(uint64_t key, uint64_t stream)
+{
+    return rrnn_mix64(key + rrnn_mix64(stream + RRNN_GOLDEN));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The problem, flattened for the kernels                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct rrnn_kernels rrnn_kernels;
+
+/* Exhaustive enumeration (n <= 40): with a single coupling term the field is
+ * a monotone function of the integer accumulator, so "unit i is stable with
+ * value +1 (or low)" is exactly "lhi[i] <= acc[i] <= uhi[i]" (or llo/ulo).
+ * Entries i >= n accept everything. */
+#define RRNN_ENUM_MAX 40
+#define RRNN_ENUM_PAD 48
+typedef struct {
+    int64_t lhi[RRNN_ENUM_PAD], uhi[RRNN_ENUM_PAD];
+    int64_t llo[RRNN_ENUM_PAD], ulo[RRNN_ENUM_PAD];
+} rrnn_fp_bounds;
+
+typedef struct {
+    const rrnn_couplings *J;
+    int64_t n;
+    int64_t W;                 /* words per bit-packed row */
+    int hb, hd, hs;            /* which terms are present */
+    double bs, ds, ss;         /* their scales */
+    double self;               /* self coupling */
+    int act;                   /* RRNN_ACT_* */
+    const rrnn_kernels *K;     /* SIMD variant */
+} rrnn_ctx;
+
+/* The local field, in exactly the order of the specification. */
+static inline double rrnn_field(const rrnn_ctx *c, int64_t ab, int64_t ad, int64_t as,
+                                int8_t xi, double bias)
+{
+    double h = 0.0;
+    if (c->hb)
+        h += (double)ab * c->bs;
+    if (c->hd)
+        h += (double)ad * c->ds;
+    if (c->hs)
+        h += (double)as * c->ss;
+    h += c->self * (double)xi;
+    h += bias;
+    return h;
+}
+
+static inline int8_t rrnn_activate(double h, int act)
+{
+    return h >= 0.0 ? (int8_t)1 : (act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* SIMD kernel table: one instance per level, see rrnn_kernels_internal.h    */
+/* ------------------------------------------------------------------------ */
+
+struct rrnn_kernels {
+    /* out[s][i] = sum_w popcount(rows[i*W+w] OP st[s][w]) for i in [i0, i1). */
+    void (*popc)(int op, const uint64_t *rows, int64_t W, int64_t i0, int64_t i1,
+                 const uint64_t *const *st, int64_t ns, int64_t *const *out);
+    /* acc[i] += delta * (1 - 2*bit_i(colbits)) for i in [i0, i1); i0 % 64 == 0. */
+    void (*colupd)(const uint64_t *colbits, int64_t i0, int64_t i1, int64_t delta,
+                   int64_t *acc);
+    /* sum_j row[j] * x[j] over j in [0, n). */
+    int64_t (*ddot)(const int32_t *row, const int8_t *x, int64_t n);
+    /* acc[i] += col[i] * delta for i in [i0, i1). */
+    void (*daxpy)(const int32_t *col, int64_t i0, int64_t i1, int64_t delta, int64_t *acc);
+    /* XOR of d[0 .. n). */
+    uint64_t (*xorsum)(const uint64_t *d, int64_t n);
+    /* Fixed points among Gray codes k0 <= k < k1 (see rrnn_count.c);
+     * bd may be NULL (then fields are evaluated in floating point). */
+    int64_t (*count_range)(const rrnn_ctx *c, const double *bias, const rrnn_fp_bounds *bd,
+                           uint64_t k0, uint64_t k1);
+};
+
+RRNN_HIDDEN const rrnn_kernels *rrnn_kernels_for(int simd);
+
+/* ------------------------------------------------------------------------ */
+/* Shared helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Validates ex; returns RRNN_OK or an error code. */
+RRNN_HIDDEN int rrnn_check_exec(rrnn_exec ex);
+
+/* Validates J (terms consistent with n); need_cols: *_cols required. */
+RRNN_HIDDEN int rrnn_check_couplings(const rrnn_couplings *J, int need_cols);
+
+/* Fills c from J, activation, self coupling and ex. */
+RRNN_HIDDEN void rrnn_ctx_init(rrnn_ctx *c, const rrnn_couplings *J, int act, double self,
+                               rrnn_exec ex);
+
+/* 64-byte aligned allocation of at least one byte; free with rrnn_free. */
+RRNN_HIDDEN void *rrnn_alloc(size_t bytes);
+RRNN_HIDDEN void rrnn_free(void *p);
+
+/* Bit-packs x (n int8): bit j set when x[j] == v.  Returns the number of set
+ * bits.  out has W words; padding bits are 0. */
+RRNN_HIDDEN int64_t rrnn_pack_eq(const int8_t *x, int64_t n, int8_t v, uint64_t *out);
+
+/* Sparse term: sum over CSR row i of val*x[idx] with idx != i. */
+static inline int64_t rrnn_sparse_row(const rrnn_couplings *J, int64_t i, const int8_t *x)
+{
+    int64_t s = 0;
+    for (int64_t k = J->sp_row_ptr[i]; k < J->sp_row_ptr[i + 1]; k++) {
+        int64_t j = J->sp_row_idx[k];
+        if (j != i)
+            s += (int64_t)J->sp_row_val[k] * x[j];
+    }
+    return s;
+}
+
+/* Sparse term: acc[i] += val*delta over CSC column j, i != j. */
+static inline void rrnn_sparse_col(const rrnn_couplings *J, int64_t j, int64_t delta,
+                                   int64_t *acc)
+{
+    for (int64_t k = J->sp_col_ptr[j]; k < J->sp_col_ptr[j + 1]; k++) {
+        int64_t i = J->sp_col_idx[k];
+        if (i != j)
+            acc[i] += (int64_t)J->sp_col_val[k] * delta;
+    }
+}
+
+/* Rows per work item of a parallel loop over rows: a multiple of 64 (so that
+ * bit-packed columns split on word boundaries), at most 64 * max_words, and
+ * small enough to give every thread a few items. */
+static inline int64_t rrnn_block_rows(int64_t n, int nt, int64_t max_words)
+{
+    int64_t per = (n + 64 * 4 * (int64_t)nt - 1) / (64 * 4 * (int64_t)nt);
+    if (per < 1)
+        per = 1;
+    if (per > max_words)
+        per = max_words;
+    return 64 * per;
+}
+
+static inline int rrnn_nthreads(int want)
+{
+#ifdef _OPENMP
+    return want < 1 ? 1 : want;
+#else
+    (void)want;
+    return 1;
+#endif
+}
+
+#endif /* RRNN_INTERNAL_H */

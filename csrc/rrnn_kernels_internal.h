@@ -1,0 +1,614 @@
+/*
+ * rrnn_kernels_internal.h -- the SIMD-dependent kernels, written once.
+ *
+ * rrnn_kernels.c includes this file three times, each time with
+ *   RK_LEVEL   0 (portable C), 1 (AVX2 + POPCNT) or 2 (AVX-512 VPOPCNTDQ),
+ *   RK_TGT     the matching __attribute__((target(...))) (empty for 0),
+ *   RK_SUFFIX  the name suffix of this instance,
+ * and collects the instances into one rrnn_kernels table per level.  Every
+ * function here is static and carries RK_TGT, so each instance is compiled
+ * for its own instruction set and the right one is chosen at run time.
+ *
+ * All arithmetic here is integer; the only floating-point code (the field in
+ * rk_count_range) goes through rrnn_field, whose result does not depend on
+ * the instruction set because the build disables contraction (no FMA).
+ */
+
+#define RK_CAT2(a, b) a##b
+#define RK_CAT(a, b) RK_CAT2(a, b)
+#define RK_SFX(name) RK_CAT(name, RK_SUFFIX)
+#define RK_INLINE static inline __attribute__((always_inline))
+
+/* ------------------------------------------------------------------------ */
+/* scalar popcount                                                           */
+/* ------------------------------------------------------------------------ */
+
+RK_TGT RK_INLINE uint64_t RK_SFX(rk_pop64)(uint64_t x)
+{
+#if RK_LEVEL >= 1
+    return (uint64_t)__builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (x * 0x0101010101010101ULL) >> 56;
+#endif
+}
+
+#define RK_SOP(op, a, b) ((op) == RRNN_OP_AND ? ((a) & (b)) : ((a) ^ (b)))
+
+/* ------------------------------------------------------------------------ */
+/* batched popcount: register blocks of R rows x S states                    */
+/* ------------------------------------------------------------------------ */
+
+#if RK_LEVEL == 2
+
+#define RK_RMAX 4
+#define RK_SMAX 6
+#define RK_VOP(op, a, b) \
+    ((op) == RRNN_OP_AND ? _mm512_and_si512((a), (b)) : _mm512_xor_si512((a), (b)))
+
+/* out[s][i+r] = popcount over all W words of rows[i+r] OP st[s]. */
+RK_TGT RK_INLINE void RK_SFX(rk_blk)(const int op, const int R, const int S,
+                                     const uint64_t *row0, int64_t W,
+                                     const uint64_t *const *st, int64_t *const *out, int64_t i)
+{
+    __m512i acc[RK_RMAX][RK_SMAX];
+    const uint64_t *sp[RK_SMAX];
+    for (int s = 0; s < S; s++)
+        sp[s] = st[s];
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++)
+            acc[r][s] = _mm512_setzero_si512();
+    int64_t w = 0;
+    if (R == 1) {
+        /* One row streamed from memory: two chunks per iteration with
+         * separate accumulators, so that loads and adds overlap. */
+        __m512i acc2[RK_SMAX];
+        for (int s = 0; s < S; s++)
+            acc2[s] = _mm512_setzero_si512();
+        for (; w + 16 <= W; w += 16) {
+            __m512i ra = _mm512_loadu_si512((const void *)(row0 + w));
+            __m512i rb = _mm512_loadu_si512((const void *)(row0 + w + 8));
+            for (int s = 0; s < S; s++) {
+                __m512i sa = _mm512_loadu_si512((const void *)(sp[s] + w));
+                __m512i sb = _mm512_loadu_si512((const void *)(sp[s] + w + 8));
+                acc[0][s] = _mm512_add_epi64(acc[0][s], _mm512_popcnt_epi64(RK_VOP(op, ra, sa)));
+                acc2[s] = _mm512_add_epi64(acc2[s], _mm512_popcnt_epi64(RK_VOP(op, rb, sb)));
+            }
+        }
+        for (int s = 0; s < S; s++)
+            acc[0][s] = _mm512_add_epi64(acc[0][s], acc2[s]);
+    }
+    for (; w + 8 <= W; w += 8) {
+        __m512i rv[RK_RMAX];
+        for (int r = 0; r < R; r++)
+            rv[r] = _mm512_loadu_si512((const void *)(row0 + r * W + w));
+        for (int s = 0; s < S; s++) {
+            __m512i sv = _mm512_loadu_si512((const void *)(sp[s] + w));
+            /* one load per state vector: keep it in a register for all rows
+             * rather than let the compiler fold a load into every XOR */
+            __asm__("" : "+v"(sv));
+            for (int r = 0; r < R; r++)
+                acc[r][s] = _mm512_add_epi64(acc[r][s],
+                                             _mm512_popcnt_epi64(RK_VOP(op, rv[r], sv)));
+        }
+    }
+    if (w < W) {
+        __mmask8 m = (__mmask8)((1u << (unsigned)(W - w)) - 1u);
+        __m512i rv[RK_RMAX];
+        for (int r = 0; r < R; r++)
+            rv[r] = _mm512_maskz_loadu_epi64(m, (const void *)(row0 + r * W + w));
+        for (int s = 0; s < S; s++) {
+            __m512i sv = _mm512_maskz_loadu_epi64(m, (const void *)(sp[s] + w));
+            for (int r = 0; r < R; r++)
+                acc[r][s] = _mm512_add_epi64(acc[r][s],
+                                             _mm512_popcnt_epi64(RK_VOP(op, rv[r], sv)));
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++)
+            out[s][i + r] = (int64_t)_mm512_reduce_add_epi64(acc[r][s]);
+}
+
+#elif RK_LEVEL == 1
+
+#define RK_RMAX 2
+#define RK_SMAX 4
+#define RK_VOP(op, a, b) \
+    ((op) == RRNN_OP_AND ? _mm256_and_si256((a), (b)) : _mm256_xor_si256((a), (b)))
+
+/* Nibble-table popcount (Mula), summed to 4 x 64-bit lanes. */
+RK_TGT RK_INLINE __m256i RK_SFX(rk_pop256)(__m256i v, __m256i lut, __m256i m4)
+{
+    __m256i lo = _mm256_and_si256(v, m4);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    __m256i c = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+    return _mm256_sad_epu8(c, _mm256_setzero_si256());
+}
+
+RK_TGT RK_INLINE void RK_SFX(rk_blk)(const int op, const int R, const int S,
+                                     const uint64_t *row0, int64_t W,
+                                     const uint64_t *const *st, int64_t *const *out, int64_t i)
+{
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i acc[RK_RMAX][RK_SMAX];
+    const uint64_t *sp[RK_SMAX];
+    for (int s = 0; s < S; s++)
+        sp[s] = st[s];
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++)
+            acc[r][s] = _mm256_setzero_si256();
+    int64_t w = 0;
+    for (; w + 4 <= W; w += 4) {
+        __m256i rv[RK_RMAX];
+        for (int r = 0; r < R; r++)
+            rv[r] = _mm256_loadu_si256((const __m256i *)(row0 + r * W + w));
+        for (int s = 0; s < S; s++) {
+            __m256i sv = _mm256_loadu_si256((const __m256i *)(sp[s] + w));
+            for (int r = 0; r < R; r++)
+                acc[r][s] = _mm256_add_epi64(
+                    acc[r][s], RK_SFX(rk_pop256)(RK_VOP(op, rv[r], sv), lut, m4));
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++) {
+            __m256i a = acc[r][s];
+            __m128i q = _mm_add_epi64(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+            uint64_t t = (uint64_t)_mm_cvtsi128_si64(q) + (uint64_t)_mm_extract_epi64(q, 1);
+            for (int64_t v = w; v < W; v++)
+                t += RK_SFX(rk_pop64)(RK_SOP(op, row0[r * W + v], sp[s][v]));
+            out[s][i + r] = (int64_t)t;
+        }
+}
+
+#else
+
+#define RK_RMAX 1
+#define RK_SMAX 4
+
+RK_TGT RK_INLINE void RK_SFX(rk_blk)(const int op, const int R, const int S,
+                                     const uint64_t *row0, int64_t W,
+                                     const uint64_t *const *st, int64_t *const *out, int64_t i)
+{
+    (void)R;
+    for (int s = 0; s < S; s++) {
+        const uint64_t *sv = st[s];
+        uint64_t t0 = 0, t1 = 0;
+        int64_t w = 0;
+        for (; w + 2 <= W; w += 2) {
+            t0 += RK_SFX(rk_pop64)(RK_SOP(op, row0[w], sv[w]));
+            t1 += RK_SFX(rk_pop64)(RK_SOP(op, row0[w + 1], sv[w + 1]));
+        }
+        if (w < W)
+            t0 += RK_SFX(rk_pop64)(RK_SOP(op, row0[w], sv[w]));
+        out[s][i] = (int64_t)(t0 + t1);
+    }
+}
+
+#endif
+
+typedef void (*RK_SFX(rk_blk_fn))(const uint64_t *, int64_t, const uint64_t *const *,
+                                   int64_t *const *, int64_t);
+
+/* Instances with constant block sizes (so that GCC unrolls and keeps the
+ * accumulators in registers): rk_blk_<op>_<R>_<S>. */
+#define RK_BLKDEF(OPN, OPV, R, S)                                                        \
+    RK_TGT static void RK_SFX(rk_blk_##OPN##_##R##_##S)(                                \
+        const uint64_t *row0, int64_t W, const uint64_t *const *st, int64_t *const *out, \
+        int64_t i)                                                                       \
+    {                                                                                    \
+        RK_SFX(rk_blk)(OPV, R, S, row0, W, st, out, i);                                 \
+    }
+
+#if RK_LEVEL == 2
+/* Full groups: 4 rows x 1..6 states (<= 24 zmm accumulators, 4 row vectors
+ * and one state vector in registers); tail rows: 1 row x 1..6 states. */
+#define RK_BLKSET(OPN, OPV)                                                              \
+    RK_BLKDEF(OPN, OPV, 4, 1) RK_BLKDEF(OPN, OPV, 4, 2) RK_BLKDEF(OPN, OPV, 4, 3)        \
+    RK_BLKDEF(OPN, OPV, 4, 4) RK_BLKDEF(OPN, OPV, 4, 5) RK_BLKDEF(OPN, OPV, 4, 6)        \
+    RK_BLKDEF(OPN, OPV, 1, 1) RK_BLKDEF(OPN, OPV, 1, 2) RK_BLKDEF(OPN, OPV, 1, 3)        \
+    RK_BLKDEF(OPN, OPV, 1, 4) RK_BLKDEF(OPN, OPV, 1, 5) RK_BLKDEF(OPN, OPV, 1, 6)        \
+    static const RK_SFX(rk_blk_fn) RK_SFX(rk_grp_##OPN)[RK_SMAX + 1] = {                 \
+        0, RK_SFX(rk_blk_##OPN##_4_1), RK_SFX(rk_blk_##OPN##_4_2),                       \
+        RK_SFX(rk_blk_##OPN##_4_3), RK_SFX(rk_blk_##OPN##_4_4),                          \
+        RK_SFX(rk_blk_##OPN##_4_5), RK_SFX(rk_blk_##OPN##_4_6)};                         \
+    static const RK_SFX(rk_blk_fn) RK_SFX(rk_one_##OPN)[RK_SMAX + 1] = {                 \
+        0, RK_SFX(rk_blk_##OPN##_1_1), RK_SFX(rk_blk_##OPN##_1_2),                       \
+        RK_SFX(rk_blk_##OPN##_1_3), RK_SFX(rk_blk_##OPN##_1_4),                          \
+        RK_SFX(rk_blk_##OPN##_1_5), RK_SFX(rk_blk_##OPN##_1_6)};
+#define RK_GROUP_ROWS 4
+#define RK_BLK_ROWS(S) 4
+#define RK_STREAM_STATES 2
+#elif RK_LEVEL == 1
+#define RK_BLKSET(OPN, OPV)                                                              \
+    RK_BLKDEF(OPN, OPV, 2, 1) RK_BLKDEF(OPN, OPV, 2, 2) RK_BLKDEF(OPN, OPV, 2, 3)        \
+    RK_BLKDEF(OPN, OPV, 2, 4) RK_BLKDEF(OPN, OPV, 1, 1) RK_BLKDEF(OPN, OPV, 1, 2)        \
+    RK_BLKDEF(OPN, OPV, 1, 3) RK_BLKDEF(OPN, OPV, 1, 4)                                  \
+    static const RK_SFX(rk_blk_fn) RK_SFX(rk_grp_##OPN)[RK_SMAX + 1] = {                 \
+        0, RK_SFX(rk_blk_##OPN##_2_1), RK_SFX(rk_blk_##OPN##_2_2),                       \
+        RK_SFX(rk_blk_##OPN##_2_3), RK_SFX(rk_blk_##OPN##_2_4)};                         \
+    static const RK_SFX(rk_blk_fn) RK_SFX(rk_one_##OPN)[RK_SMAX + 1] = {                 \
+        0, RK_SFX(rk_blk_##OPN##_1_1), RK_SFX(rk_blk_##OPN##_1_2),                       \
+        RK_SFX(rk_blk_##OPN##_1_3), RK_SFX(rk_blk_##OPN##_1_4)};
+#define RK_GROUP_ROWS 2
+#define RK_BLK_ROWS(S) 2
+#define RK_STREAM_STATES 0
+#else
+#define RK_BLKSET(OPN, OPV)                                                              \
+    RK_BLKDEF(OPN, OPV, 1, 1) RK_BLKDEF(OPN, OPV, 1, 2) RK_BLKDEF(OPN, OPV, 1, 3)        \
+    RK_BLKDEF(OPN, OPV, 1, 4)                                                            \
+    static const RK_SFX(rk_blk_fn) RK_SFX(rk_grp_##OPN)[RK_SMAX + 1] = {                 \
+        0, RK_SFX(rk_blk_##OPN##_1_1), RK_SFX(rk_blk_##OPN##_1_2),                       \
+        RK_SFX(rk_blk_##OPN##_1_3), RK_SFX(rk_blk_##OPN##_1_4)};                         \
+    static const RK_SFX(rk_blk_fn) *const RK_SFX(rk_one_##OPN) = RK_SFX(rk_grp_##OPN);
+#define RK_GROUP_ROWS 1
+#define RK_BLK_ROWS(S) 1
+#define RK_STREAM_STATES 0
+#endif
+
+RK_BLKSET(xor, RRNN_OP_XOR)
+RK_BLKSET(and, RRNN_OP_AND)
+
+RK_TGT static void RK_SFX(rk_popc)(int op, const uint64_t *rows, int64_t W, int64_t i0,
+                                   int64_t i1, const uint64_t *const *st, int64_t ns,
+                                   int64_t *const *out)
+{
+    const RK_SFX(rk_blk_fn) *grp = op == RRNN_OP_AND ? RK_SFX(rk_grp_and) : RK_SFX(rk_grp_xor);
+    const RK_SFX(rk_blk_fn) *one = op == RRNN_OP_AND ? RK_SFX(rk_one_and) : RK_SFX(rk_one_xor);
+    int64_t i = i0;
+    /* Few states: memory bound, stream the rows one by one (the loop at the
+     * end).  Otherwise row groups: the group's rows stay in cache while
+     * every state block streams past them; the states stay in L2. */
+    if (ns > RK_STREAM_STATES) {
+        for (; i + RK_GROUP_ROWS <= i1; i += RK_GROUP_ROWS) {
+            for (int64_t s0 = 0; s0 < ns; s0 += RK_SMAX) {
+                int S = (int)(ns - s0 < RK_SMAX ? ns - s0 : RK_SMAX);
+                int R = RK_BLK_ROWS(S);
+                for (int r = 0; r < RK_GROUP_ROWS; r += R)
+                    grp[S](rows + (i + r) * W, W, st + s0, out + s0, i + r);
+            }
+        }
+    }
+    for (; i < i1; i++)
+        for (int64_t s0 = 0; s0 < ns; s0 += RK_SMAX) {
+            int S = (int)(ns - s0 < RK_SMAX ? ns - s0 : RK_SMAX);
+            one[S](rows + i * W, W, st + s0, out + s0, i);
+        }
+}
+
+/* ------------------------------------------------------------------------ */
+/* incremental update with one bit-packed column                            */
+/* ------------------------------------------------------------------------ */
+
+RK_TGT RK_INLINE void RK_SFX(rk_colupd_in)(const uint64_t *colbits, int64_t i0, int64_t i1,
+                                           int64_t delta, int64_t *acc)
+{
+#if RK_LEVEL == 2
+    const __m512i d = _mm512_set1_epi64(delta);
+    int64_t i = i0;
+    for (; i + 64 <= i1; i += 64) {
+        uint64_t word = colbits[i >> 6];
+        for (int q = 0; q < 8; q++) {
+            __m512i v = _mm512_loadu_si512((const void *)(acc + i + 8 * q));
+            __mmask8 k = (__mmask8)(word >> (8 * q));
+            v = _mm512_mask_sub_epi64(_mm512_add_epi64(v, d), k, v, d);
+            _mm512_storeu_si512((void *)(acc + i + 8 * q), v);
+        }
+    }
+    if (i < i1) {
+        uint64_t word = colbits[i >> 6];
+        for (int q = 0; q < 8 && i + 8 * q < i1; q++) {
+            int64_t left = i1 - (i + 8 * q);
+            __mmask8 lanes = (__mmask8)(left >= 8 ? 0xFFu : ((1u << left) - 1u));
+            __m512i v = _mm512_maskz_loadu_epi64(lanes, (const void *)(acc + i + 8 * q));
+            __mmask8 k = (__mmask8)(word >> (8 * q));
+            v = _mm512_mask_sub_epi64(_mm512_add_epi64(v, d), k, v, d);
+            _mm512_mask_storeu_epi64((void *)(acc + i + 8 * q), lanes, v);
+        }
+    }
+#else
+    const int64_t d2 = 2 * delta;
+    for (int64_t i = i0; i < i1; i += 64) {
+        uint64_t word = colbits[i >> 6];
+        int64_t m = i1 - i < 64 ? i1 - i : 64;
+        int64_t *a = acc + i;
+        for (int64_t b = 0; b < m; b++)
+            a[b] += delta - d2 * (int64_t)((word >> b) & 1u);
+    }
+#endif
+}
+
+RK_TGT static void RK_SFX(rk_colupd)(const uint64_t *colbits, int64_t i0, int64_t i1,
+                                     int64_t delta, int64_t *acc)
+{
+    RK_SFX(rk_colupd_in)(colbits, i0, i1, delta, acc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* dense term                                                                */
+/* ------------------------------------------------------------------------ */
+
+RK_TGT RK_INLINE int64_t RK_SFX(rk_ddot_in)(const int32_t *row, const int8_t *x, int64_t n)
+{
+    int64_t s = 0;
+    for (int64_t j = 0; j < n; j++)
+        s += (int64_t)row[j] * (int64_t)x[j];
+    return s;
+}
+
+RK_TGT static int64_t RK_SFX(rk_ddot)(const int32_t *row, const int8_t *x, int64_t n)
+{
+    return RK_SFX(rk_ddot_in)(row, x, n);
+}
+
+RK_TGT RK_INLINE void RK_SFX(rk_daxpy_in)(const int32_t *col, int64_t i0, int64_t i1,
+                                          int64_t delta, int64_t *acc)
+{
+    for (int64_t i = i0; i < i1; i++)
+        acc[i] += (int64_t)col[i] * delta;
+}
+
+RK_TGT static void RK_SFX(rk_daxpy)(const int32_t *col, int64_t i0, int64_t i1, int64_t delta,
+                                    int64_t *acc)
+{
+    RK_SFX(rk_daxpy_in)(col, i0, i1, delta, acc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* memory-bandwidth probe                                                    */
+/* ------------------------------------------------------------------------ */
+
+RK_TGT static uint64_t RK_SFX(rk_xorsum)(const uint64_t *d, int64_t n)
+{
+    int64_t w = 0;
+    uint64_t t = 0;
+#if RK_LEVEL == 2
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (; w + 32 <= n; w += 32) {
+        a0 = _mm512_xor_si512(a0, _mm512_loadu_si512((const void *)(d + w)));
+        a1 = _mm512_xor_si512(a1, _mm512_loadu_si512((const void *)(d + w + 8)));
+        a2 = _mm512_xor_si512(a2, _mm512_loadu_si512((const void *)(d + w + 16)));
+        a3 = _mm512_xor_si512(a3, _mm512_loadu_si512((const void *)(d + w + 24)));
+    }
+    a0 = _mm512_xor_si512(_mm512_xor_si512(a0, a1), _mm512_xor_si512(a2, a3));
+    uint64_t lanes[8];
+    _mm512_storeu_si512((void *)lanes, a0);
+    for (int k = 0; k < 8; k++)
+        t ^= lanes[k];
+#elif RK_LEVEL == 1
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (; w + 16 <= n; w += 16) {
+        a0 = _mm256_xor_si256(a0, _mm256_loadu_si256((const __m256i *)(d + w)));
+        a1 = _mm256_xor_si256(a1, _mm256_loadu_si256((const __m256i *)(d + w + 4)));
+        a2 = _mm256_xor_si256(a2, _mm256_loadu_si256((const __m256i *)(d + w + 8)));
+        a3 = _mm256_xor_si256(a3, _mm256_loadu_si256((const __m256i *)(d + w + 12)));
+    }
+    a0 = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, a0);
+    for (int k = 0; k < 4; k++)
+        t ^= lanes[k];
+#else
+    uint64_t t1 = 0, t2 = 0, t3 = 0;
+    for (; w + 4 <= n; w += 4) {
+        t ^= d[w];
+        t1 ^= d[w + 1];
+        t2 ^= d[w + 2];
+        t3 ^= d[w + 3];
+    }
+    t ^= t1 ^ t2 ^ t3;
+#endif
+    for (; w < n; w++)
+        t ^= d[w];
+    return t;
+}
+
+/* ------------------------------------------------------------------------ */
+/* exhaustive fixed-point count over a range of Gray codes                   */
+/* ------------------------------------------------------------------------ */
+
+/* Float path: evaluate the fields of every unit until one is unstable. */
+RK_TGT RK_INLINE int RK_SFX(rk_is_fixed)(const rrnn_ctx *c, const double *bias,
+                                         const int8_t *x, const int64_t *ab, const int64_t *ad,
+                                         const int64_t *as)
+{
+    for (int64_t i = 0; i < c->n; i++) {
+        double h = rrnn_field(c, ab[i], ad[i], as[i], x[i], bias[i]);
+        if (rrnn_activate(h, c->act) != x[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* Integer path (one coupling term): g has bit i set when x_i = +1. */
+RK_TGT RK_INLINE int RK_SFX(rk_is_fixed_int)(int64_t n, const int64_t *acc, uint64_t g,
+                                             const rrnn_fp_bounds *bd)
+{
+#if RK_LEVEL == 2
+    for (int64_t q = 0; q < n; q += 8) {
+        __mmask8 lanes = (__mmask8)(n - q >= 8 ? 0xFFu : (1u << (n - q)) - 1u);
+        __mmask8 k = (__mmask8)(g >> q);
+        __m512i a = _mm512_loadu_si512((const void *)(acc + q));
+        __m512i lo = _mm512_mask_blend_epi64(k, _mm512_loadu_si512((const void *)(bd->llo + q)),
+                                             _mm512_loadu_si512((const void *)(bd->lhi + q)));
+        __m512i hi = _mm512_mask_blend_epi64(k, _mm512_loadu_si512((const void *)(bd->ulo + q)),
+                                             _mm512_loadu_si512((const void *)(bd->uhi + q)));
+        __mmask8 ok = _mm512_mask_cmpge_epi64_mask(lanes, a, lo);
+        ok = _mm512_mask_cmple_epi64_mask(ok, a, hi);
+        if (ok != lanes)
+            return 0;
+    }
+    return 1;
+#else
+    for (int64_t i = 0; i < n; i++) {
+        int up = (int)((g >> i) & 1u);
+        int64_t lo = up ? bd->lhi[i] : bd->llo[i];
+        int64_t hi = up ? bd->uhi[i] : bd->ulo[i];
+        if (acc[i] < lo || acc[i] > hi)
+            return 0;
+    }
+    return 1;
+#endif
+}
+
+#if RK_LEVEL == 2
+/* Integer path with the accumulators of one bit-packed or dense term held
+ * in five zmm registers (n <= 40): no store-to-load forwarding through
+ * memory on the critical path.  Lanes >= n drift but are never tested
+ * (their bounds accept everything). */
+RK_TGT static int64_t RK_SFX(rk_count_reg)(const rrnn_ctx *c, const rrnn_fp_bounds *bd,
+                                           const int64_t *acc0, uint64_t g, uint64_t k0,
+                                           uint64_t k1)
+{
+    const rrnn_couplings *J = c->J;
+    const int64_t n = c->n, W = c->W;
+    const int sign = c->act == RRNN_ACT_SIGN;
+    __m512i a[5], lhi[5], uhi[5], llo[5], ulo[5];
+    for (int q = 0; q < 5; q++) {
+        a[q] = _mm512_loadu_si512((const void *)(acc0 + 8 * q));
+        lhi[q] = _mm512_loadu_si512((const void *)(bd->lhi + 8 * q));
+        uhi[q] = _mm512_loadu_si512((const void *)(bd->uhi + 8 * q));
+        llo[q] = _mm512_loadu_si512((const void *)(bd->llo + 8 * q));
+        ulo[q] = _mm512_loadu_si512((const void *)(bd->ulo + 8 * q));
+    }
+    const int nq = (int)((n + 7) / 8);
+    int64_t count = 0;
+    for (uint64_t k = k0;; k++) {
+        int fixed = 1;
+        for (int q = 0; q < nq && fixed; q++) {
+            __mmask8 up = (__mmask8)(g >> (8 * q));
+            __m512i lo = _mm512_mask_blend_epi64(up, llo[q], lhi[q]);
+            __m512i hi = _mm512_mask_blend_epi64(up, ulo[q], uhi[q]);
+            __mmask8 ok = _mm512_cmpge_epi64_mask(a[q], lo) & _mm512_cmple_epi64_mask(a[q], hi);
+            fixed = ok == 0xFF;
+        }
+        count += fixed;
+        if (k + 1 >= k1)
+            break;
+        const int64_t u = __builtin_ctzll(k + 1);
+        const int up = (int)((g >> u) & 1u); /* old value: +1 if set */
+        /* delta = new - old: sign +-2, heaviside +-1 */
+        const int64_t delta = up ? (sign ? -2 : -1) : (sign ? 2 : 1);
+        const __m512i d = _mm512_set1_epi64(delta);
+        if (c->hb) {
+            const uint64_t col = J->bin_cols[u * W];
+            for (int q = 0; q < 5; q++) {
+                __mmask8 kq = (__mmask8)(col >> (8 * q));
+                a[q] = _mm512_mask_sub_epi64(_mm512_add_epi64(a[q], d), kq, a[q], d);
+            }
+            /* the diagonal bit is 0 (counted as +1): take it back */
+            const int qu = (int)(u >> 3);
+            for (int q = 0; q < 5; q++)
+                if (q == qu)
+                    a[q] = _mm512_mask_sub_epi64(a[q], (__mmask8)(1u << (u & 7)), a[q], d);
+        } else {
+            const int32_t *col = J->dense_cols + u * n;
+            for (int q = 0; q < nq; q++) {
+                __mmask8 lanes = (__mmask8)(n - 8 * q >= 8 ? 0xFFu : (1u << (n - 8 * q)) - 1u);
+                __m512i v = _mm512_cvtepi32_epi64(
+                    _mm256_maskz_loadu_epi32(lanes, (const void *)(col + 8 * q)));
+                if (delta == 2 || delta == -2)
+                    v = _mm512_add_epi64(v, v);
+                if (q == (int)(u >> 3)) /* no diagonal term */
+                    v = _mm512_mask_blend_epi64((__mmask8)(1u << (u & 7)), v,
+                                                _mm512_setzero_si512());
+                a[q] = delta > 0 ? _mm512_add_epi64(a[q], v) : _mm512_sub_epi64(a[q], v);
+            }
+        }
+        g ^= (uint64_t)1 << u;
+    }
+    return count;
+}
+#endif
+
+/* State of Gray code g: unit u is +1 when bit u of g is set, else the low
+ * value (-1 for sign, 0 for heaviside).  Codes k0 <= k < k1 are visited in
+ * order, g(k) = k ^ (k >> 1), so consecutive states differ in unit ctz(k). */
+RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bias,
+                                             const rrnn_fp_bounds *bd, uint64_t k0, uint64_t k1)
+{
+    const rrnn_couplings *J = c->J;
+    const int64_t n = c->n, W = c->W;
+    const int8_t lo = c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
+    int8_t x[RRNN_ENUM_PAD];
+    int64_t ab[RRNN_ENUM_PAD], ad[RRNN_ENUM_PAD], as[RRNN_ENUM_PAD];
+    if (k0 >= k1)
+        return 0;
+    uint64_t g = k0 ^ (k0 >> 1);
+    for (int64_t u = 0; u < RRNN_ENUM_PAD; u++) {
+        x[u] = (u < n && ((g >> u) & 1u)) ? (int8_t)1 : lo;
+        ab[u] = ad[u] = as[u] = 0;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (c->hb) {
+            int64_t s = 0;
+            for (int64_t j = 0; j < n; j++)
+                if (j != i)
+                    s += (1 - 2 * (int64_t)((J->bin_rows[i * W + (j >> 6)] >> (j & 63)) & 1u)) *
+                         x[j];
+            ab[i] = s;
+        }
+        if (c->hd)
+            ad[i] = RK_SFX(rk_ddot_in)(J->dense_rows + i * n, x, n) -
+                    (int64_t)J->dense_rows[i * n + i] * x[i];
+        if (c->hs)
+            as[i] = rrnn_sparse_row(J, i, x);
+    }
+    const int64_t *acc1 = c->hb ? ab : (c->hd ? ad : as); /* the single term, if bd */
+#if RK_LEVEL == 2
+    if (bd != NULL && !c->hs)
+        return RK_SFX(rk_count_reg)(c, bd, acc1, g, k0, k1);
+#endif
+#define RK_FIXED() (bd ? RK_SFX(rk_is_fixed_int)(n, acc1, g, bd) \
+                       : RK_SFX(rk_is_fixed)(c, bias, x, ab, ad, as))
+    int64_t count = RK_FIXED();
+    for (uint64_t k = k0 + 1; k < k1; k++) {
+        int64_t u = __builtin_ctzll(k);
+        int8_t nu = x[u] == 1 ? lo : (int8_t)1;
+        int64_t delta = (int64_t)nu - x[u];
+        if (c->hb) {
+#if RK_LEVEL == 2
+            /* whole vectors over the padded array: masked stores would
+             * defeat store-to-load forwarding in the test that follows */
+            const __m512i d = _mm512_set1_epi64(delta);
+            const uint64_t col = J->bin_cols[u * W];
+            for (int64_t q = 0; q * 8 < n; q++) {
+                __m512i v = _mm512_loadu_si512((const void *)(ab + 8 * q));
+                v = _mm512_mask_sub_epi64(_mm512_add_epi64(v, d), (__mmask8)(col >> (8 * q)), v,
+                                          d);
+                _mm512_storeu_si512((void *)(ab + 8 * q), v);
+            }
+#else
+            RK_SFX(rk_colupd_in)(J->bin_cols + u * W, 0, n, delta, ab);
+#endif
+            ab[u] -= delta; /* the diagonal bit is 0, i.e. counted as +1 */
+        }
+        if (c->hd) {
+            RK_SFX(rk_daxpy_in)(J->dense_cols + u * n, 0, n, delta, ad);
+            ad[u] -= (int64_t)J->dense_cols[u * n + u] * delta;
+        }
+        if (c->hs)
+            rrnn_sparse_col(J, u, delta, as);
+        x[u] = nu;
+        g ^= (uint64_t)1 << u;
+        count += RK_FIXED();
+    }
+#undef RK_FIXED
+    return count;
+}
+
+static const rrnn_kernels RK_SFX(rk_table) = {
+    RK_SFX(rk_popc), RK_SFX(rk_colupd), RK_SFX(rk_ddot), RK_SFX(rk_daxpy),
+    RK_SFX(rk_xorsum), RK_SFX(rk_count_range),
+};
+
+#undef RK_RMAX
+#undef RK_SMAX
+#undef RK_VOP
+#undef RK_BLKSET
+#undef RK_GROUP_ROWS
+#undef RK_BLK_ROWS
+#undef RK_STREAM_STATES

@@ -1,0 +1,597 @@
+/*
+ * rrnn_simulate.c -- synchronous and asynchronous dynamics.
+ *
+ * The algorithm (steps, Brent cycle detection, async orders, the final
+ * fixed-point check) is the one of rrnn/backends/numpy_ref.py.  All
+ * accumulators are integers, so a full recomputation and any sequence of
+ * incremental column updates give the same values; the code picks whichever
+ * is cheaper, and neither the choice nor the thread count changes a result.
+ *
+ * Bit-packed term (see rrnn_fields.c): sign states are packed as m =
+ * packed(x == -1) and use acc = n - x_i - 2 popcount(row_i XOR m); heaviside
+ * states z are packed as P = packed(z == 1), |P| = Z, and use
+ * acc = (Z - z_i) - 2 popcount(row_i AND P).
+ */
+#include "rrnn_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* shared pieces                                                             */
+/* ------------------------------------------------------------------------ */
+
+static inline int rr_op(const rrnn_ctx *c)
+{
+    return c->act == RRNN_ACT_SIGN ? RRNN_OP_XOR : RRNN_OP_AND;
+}
+
+/* The value packed as a set bit. */
+static inline int8_t rr_packval(const rrnn_ctx *c)
+{
+    return c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)1;
+}
+
+/* delta = new - old for a unit whose new value is v. */
+static inline int64_t rr_delta(const rrnn_ctx *c, int8_t v)
+{
+    return c->act == RRNN_ACT_SIGN ? 2 * (int64_t)v : 2 * (int64_t)v - 1;
+}
+
+/* acc_bin from a raw popcount. */
+static inline int64_t rr_binacc(const rrnn_ctx *c, int64_t pop, int8_t xi, int64_t Z)
+{
+    return c->act == RRNN_ACT_SIGN ? c->n - xi - 2 * pop : (Z - xi) - 2 * pop;
+}
+
+/* Full accumulators of ns states for rows [i0, i1). */
+static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
+                         const uint64_t *const *pk, int8_t *const *xs, const int64_t *Z,
+                         int64_t *const *ab, int64_t *const *ad, int64_t *const *as)
+{
+    const rrnn_couplings *J = c->J;
+    const int64_t n = c->n;
+    if (ns == 0)
+        return;
+    if (c->hb) {
+        c->K->popc(rr_op(c), J->bin_rows, c->W, i0, i1, pk, ns, ab);
+        const int sign = c->act == RRNN_ACT_SIGN;
+        for (int64_t s = 0; s < ns; s++) {
+            int64_t *restrict a = ab[s];
+            const int8_t *restrict x = xs[s];
+            const int64_t base = sign ? n : Z[s]; /* see rr_binacc */
+            for (int64_t i = i0; i < i1; i++)
+                a[i] = base - x[i] - 2 * a[i];
+        }
+    }
+    if (c->hd) {
+        for (int64_t i = i0; i < i1; i++) {
+            const int32_t *row = J->dense_rows + i * n;
+            for (int64_t s = 0; s < ns; s++)
+                ad[s][i] = c->K->ddot(row, xs[s], n) - (int64_t)row[i] * xs[s][i];
+        }
+    }
+    if (c->hs) {
+        for (int64_t s = 0; s < ns; s++)
+            for (int64_t i = i0; i < i1; i++)
+                as[s][i] = rrnn_sparse_row(J, i, xs[s]);
+    }
+}
+
+/* Flips above which recomputing the bit-packed term from scratch beats one
+ * column update per flip.  A column update costs about n/4 cycles (n int64
+ * read-modify-writes, 8 per vector); a full synchronous pass about n W / 4
+ * cycles per state (batched popcounts), so the break-even is near W flips.
+ * An asynchronous sweep compares against evaluating each row on its own
+ * (W/4 cycles plus a call, ~20 cycles, per unit).  The dense and sparse terms
+ * cost as much per column as per row, so they are always updated
+ * incrementally and do not move these thresholds. */
+static int64_t rr_sync_threshold(const rrnn_ctx *c)
+{
+    return c->hb ? c->W : c->n + 1;
+}
+
+static int64_t rr_async_threshold(const rrnn_ctx *c)
+{
+    if (!c->hb)
+        return c->n + 1;
+    return c->n * (20 + c->W / 4) / (c->n / 4 + 10);
+}
+
+/* Next states xn[i] of units [i0, i1) from up-to-date accumulators; the
+ * units that change are appended to f.  Returns their number.  Everything
+ * the loop reads is copied to locals first: the int8 stores may alias
+ * anything, and would otherwise force reloads on every unit. */
+static int32_t rr_next_block(const rrnn_ctx *c, double self, int64_t i0, int64_t i1,
+                             const int8_t *restrict x, int8_t *restrict xn,
+                             const int64_t *restrict ab, const int64_t *restrict ad,
+                             const int64_t *restrict as, const double *restrict bias,
+                             int32_t *restrict f)
+{
+    rrnn_ctx cc = *c;
+    cc.self = self;
+    const int sign = cc.act == RRNN_ACT_SIGN;
+    int32_t m = 0;
+    for (int64_t i = i0; i < i1; i++) {
+        double h = rrnn_field(&cc, cc.hb ? ab[i] : 0, cc.hd ? ad[i] : 0, cc.hs ? as[i] : 0, x[i],
+                              bias[i]);
+        /* branch free: the sign of h is unpredictable */
+        const int ge = h >= 0.0;
+        const int8_t v = (int8_t)(sign ? 2 * ge - 1 : ge);
+        xn[i] = v;
+        f[m] = (int32_t)i;
+        m += v != x[i];
+    }
+    return m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* synchronous dynamics, a batch in lock step                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    int8_t *x, *xn, *snap;
+    int64_t *ab, *ad, *as;
+    uint64_t *pk;
+    int64_t Z;
+    int32_t *fl[2];  /* flipped units, by block segment; [cur] = last step's */
+    int32_t *cnt[2]; /* flips per block */
+    int cur;
+    int full;
+    int active;
+    int64_t steps, period, power, lam;
+    uint8_t conv;
+} rr_sync_traj;
+
+typedef struct {
+    void *p[16];
+    int np;
+} rr_pool;
+
+static void *rr_take(rr_pool *pool, size_t bytes)
+{
+    void *p = rrnn_alloc(bytes);
+    if (p != NULL)
+        pool->p[pool->np++] = p;
+    return p;
+}
+
+static void rr_release(rr_pool *pool)
+{
+    for (int k = 0; k < pool->np; k++)
+        rrnn_free(pool->p[k]);
+    pool->np = 0;
+}
+
+/* Runs trajectories b0 .. b0+nb-1 with nt threads. */
+static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb,
+                       const double *bias, int64_t bias_stride, const double *selfs,
+                       int64_t max_steps,
+                       int64_t *steps, uint8_t *conv, int64_t *period, int nt)
+{
+    const rrnn_couplings *J = c->J;
+    const int64_t n = c->n, W = c->W;
+    const int64_t BS = rrnn_block_rows(n, nt, 16);
+    const int64_t nblk = (n + BS - 1) / BS;
+    const int64_t thr = rr_sync_threshold(c);
+    const int8_t pv = rr_packval(c);
+    rr_pool pool = {{0}, 0};
+    size_t un = (size_t)n, ub = (size_t)nb;
+
+    rr_sync_traj *T = rr_take(&pool, sizeof(rr_sync_traj) * ub);
+    int8_t *xalt = rr_take(&pool, un * ub);
+    int8_t *snap = rr_take(&pool, un * ub);
+    int32_t *fl = rr_take(&pool, sizeof(int32_t) * 2 * un * ub);
+    int32_t *cnt = rr_take(&pool, sizeof(int32_t) * 2 * (size_t)nblk * ub);
+    int64_t *abuf = c->hb ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
+    int64_t *dbuf = c->hd ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
+    int64_t *sbuf = c->hs ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
+    uint64_t *pbuf = c->hb ? rr_take(&pool, sizeof(uint64_t) * (size_t)W * ub) : NULL;
+    /* per-step lists: active, full, incremental, and the full set's arrays */
+    int64_t *lists = rr_take(&pool, sizeof(int64_t) * 3 * ub);
+    void **fptr = rr_take(&pool, sizeof(void *) * 6 * ub);
+    int64_t *fZ = rr_take(&pool, sizeof(int64_t) * ub);
+    if (!T || !xalt || !snap || !fl || !cnt || !lists || !fptr || !fZ ||
+        (c->hb && (!abuf || !pbuf)) || (c->hd && !dbuf) || (c->hs && !sbuf)) {
+        rr_release(&pool);
+        return RRNN_ERR_NOMEM;
+    }
+    int64_t *A = lists, *F = lists + ub, *I = lists + 2 * ub;
+    const uint64_t **fpk = (const uint64_t **)fptr;
+    int8_t **fxs = (int8_t **)(fptr + ub);
+    int64_t **fab = (int64_t **)(fptr + 2 * ub);
+    int64_t **fad = (int64_t **)(fptr + 3 * ub);
+    int64_t **fas = (int64_t **)(fptr + 4 * ub);
+
+    for (int64_t k = 0; k < nb; k++) {
+        rr_sync_traj *tr = &T[k];
+        tr->x = states + (b0 + k) * n;
+        tr->xn = xalt + k * n;
+        tr->snap = snap + k * n;
+        memcpy(tr->snap, tr->x, un);
+        tr->ab = c->hb ? abuf + k * n : NULL;
+        tr->ad = c->hd ? dbuf + k * n : NULL;
+        tr->as = c->hs ? sbuf + k * n : NULL;
+        tr->pk = c->hb ? pbuf + k * W : NULL;
+        tr->Z = c->hb ? rrnn_pack_eq(tr->x, n, pv, tr->pk) : 0;
+        tr->fl[0] = fl + (2 * k) * n;
+        tr->fl[1] = fl + (2 * k + 1) * n;
+        tr->cnt[0] = cnt + (2 * k) * nblk;
+        tr->cnt[1] = cnt + (2 * k + 1) * nblk;
+        tr->cur = 0;
+        tr->full = 1;
+        tr->active = 1;
+        tr->steps = 0;
+        tr->period = -1;
+        tr->power = 1;
+        tr->lam = 0;
+        tr->conv = 0;
+    }
+
+    int64_t nA = 0, nF = 0, nI = 0;
+    int done = 0, final = 0;
+#pragma omp parallel num_threads(nt)
+    for (int64_t t = 0;; t++) {
+#pragma omp single
+        {
+            nA = nF = nI = 0;
+            for (int64_t k = 0; k < nb; k++) {
+                rr_sync_traj *tr = &T[k];
+                if (!tr->active)
+                    continue;
+                A[nA++] = k;
+                if (tr->full) {
+                    fpk[nF] = tr->pk;
+                    fxs[nF] = tr->x;
+                    fZ[nF] = tr->Z;
+                    fab[nF] = tr->ab;
+                    fad[nF] = tr->ad;
+                    fas[nF] = tr->as;
+                    F[nF++] = k;
+                } else {
+                    I[nI++] = k;
+                }
+            }
+            done = nA == 0;
+            final = t == max_steps;
+        }
+        if (done)
+            break;
+
+        /* Sparse columns of the last step's flips, one trajectory per task. */
+        if (c->hs && nI > 0) {
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t q = 0; q < nI; q++) {
+                rr_sync_traj *tr = &T[I[q]];
+                for (int64_t blk = 0; blk < nblk; blk++) {
+                    const int32_t *f = tr->fl[tr->cur] + blk * BS;
+                    for (int32_t e = 0; e < tr->cnt[tr->cur][blk]; e++)
+                        rrnn_sparse_col(J, f[e], rr_delta(c, tr->x[f[e]]), tr->as);
+                }
+            }
+        }
+
+        /* Per block of units: bring the accumulators up to date (full or
+         * incremental), then compute the next state of every active
+         * trajectory. */
+#pragma omp for schedule(static)
+        for (int64_t blk = 0; blk < nblk; blk++) {
+            const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
+            rr_full_rows(c, i0, i1, nF, fpk, fxs, fZ, fab, fad, fas);
+            if (c->hb || c->hd) {
+                for (int64_t q = 0; q < nI; q++) {
+                    rr_sync_traj *tr = &T[I[q]];
+                    for (int64_t sb = 0; sb < nblk; sb++) {
+                        const int32_t *f = tr->fl[tr->cur] + sb * BS;
+                        for (int32_t e = 0; e < tr->cnt[tr->cur][sb]; e++) {
+                            const int64_t j = f[e];
+                            const int64_t d = rr_delta(c, tr->x[j]);
+                            const int own = j >= i0 && j < i1;
+                            if (c->hb) {
+                                c->K->colupd(J->bin_cols + j * W, i0, i1, d, tr->ab);
+                                if (own)
+                                    tr->ab[j] -= d;
+                            }
+                            if (c->hd) {
+                                c->K->daxpy(J->dense_cols + j * n, i0, i1, d, tr->ad);
+                                if (own)
+                                    tr->ad[j] -= (int64_t)J->dense_cols[j * n + j] * d;
+                            }
+                        }
+                    }
+                }
+            }
+            for (int64_t q = 0; q < nA; q++) {
+                const int64_t k = A[q];
+                rr_sync_traj *tr = &T[k];
+                tr->cnt[1 - tr->cur][blk] =
+                    rr_next_block(c, selfs[b0 + k], i0, i1, tr->x, tr->xn, tr->ab, tr->ad, tr->as,
+                                  bias + (b0 + k) * bias_stride, tr->fl[1 - tr->cur] + i0);
+            }
+        }
+
+        /* Per trajectory: commit, count, detect fixed points and cycles,
+         * choose how the next step computes its fields. */
+#pragma omp for schedule(static)
+        for (int64_t q = 0; q < nA; q++) {
+            rr_sync_traj *tr = &T[A[q]];
+            const int nx = 1 - tr->cur;
+            int64_t flips = 0;
+            for (int64_t blk = 0; blk < nblk; blk++)
+                flips += tr->cnt[nx][blk];
+            if (final || flips == 0) {
+                tr->conv = flips == 0;
+                tr->period = flips == 0 ? 0 : -1;
+                tr->active = 0;
+                continue;
+            }
+            int8_t *tmp = tr->x;
+            tr->x = tr->xn;
+            tr->xn = tmp;
+            tr->cur = nx;
+            tr->steps++;
+            tr->lam++;
+            if (memcmp(tr->x, tr->snap, un) == 0) {
+                tr->period = tr->lam;
+                tr->active = 0;
+                continue;
+            }
+            if (tr->lam == tr->power) {
+                memcpy(tr->snap, tr->x, un);
+                tr->power *= 2;
+                tr->lam = 0;
+            }
+            /* the packed state is only read by full steps: pack on demand */
+            tr->full = flips > thr;
+            if (c->hb && tr->full)
+                tr->Z = rrnn_pack_eq(tr->x, n, pv, tr->pk);
+        }
+    }
+
+    for (int64_t k = 0; k < nb; k++) {
+        rr_sync_traj *tr = &T[k];
+        int8_t *dst = states + (b0 + k) * n;
+        if (tr->x != dst)
+            memcpy(dst, tr->x, un);
+        steps[b0 + k] = tr->steps;
+        conv[b0 + k] = tr->conv;
+        period[b0 + k] = tr->period;
+    }
+    rr_release(&pool);
+    return RRNN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* asynchronous dynamics, one trajectory                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    int32_t *perm;
+    int64_t *ab, *ad, *as;
+    uint64_t *pk;
+} rr_async_scratch;
+
+static int rr_async_alloc(const rrnn_ctx *c, rr_async_scratch *s)
+{
+    size_t un = (size_t)c->n;
+    s->perm = rrnn_alloc(sizeof(int32_t) * un);
+    s->ab = c->hb ? rrnn_alloc(sizeof(int64_t) * un) : NULL;
+    s->ad = c->hd ? rrnn_alloc(sizeof(int64_t) * un) : NULL;
+    s->as = c->hs ? rrnn_alloc(sizeof(int64_t) * un) : NULL;
+    s->pk = c->hb ? rrnn_alloc(sizeof(uint64_t) * (size_t)c->W) : NULL;
+    if (!s->perm || (c->hb && (!s->ab || !s->pk)) || (c->hd && !s->ad) || (c->hs && !s->as))
+        return RRNN_ERR_NOMEM;
+    return RRNN_OK;
+}
+
+static void rr_async_free(rr_async_scratch *s)
+{
+    rrnn_free(s->perm);
+    rrnn_free(s->ab);
+    rrnn_free(s->ad);
+    rrnn_free(s->as);
+    rrnn_free(s->pk);
+}
+
+/* Full accumulators of one state, rows split among nt threads.  With
+ * bin_only, only the bit-packed term is recomputed. */
+static void rr_full_one(const rrnn_ctx *c, int8_t *x, const uint64_t *pk, int64_t Z,
+                        int64_t *ab, int64_t *ad, int64_t *as, int bin_only, int nt)
+{
+    rrnn_ctx cc = *c;
+    if (bin_only)
+        cc.hd = cc.hs = 0;
+    const int64_t n = c->n, BS = rrnn_block_rows(n, nt, 16), nblk = (n + BS - 1) / BS;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && nblk > 1)
+    for (int64_t blk = 0; blk < nblk; blk++) {
+        const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
+        rr_full_rows(&cc, i0, i1, 1, &pk, &x, &Z, &ab, &ad, &as);
+    }
+}
+
+static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, int8_t *x,
+                         int64_t b, const double *bias, int64_t max_steps, uint64_t key,
+                         int64_t *steps, uint8_t *conv, int64_t *period, int nt)
+{
+    rrnn_ctx cc = *c0;
+    cc.self = self;
+    const rrnn_ctx *c = &cc;
+    const rrnn_couplings *J = c->J;
+    const int64_t n = c->n, W = c->W;
+    const int op = rr_op(c);
+    const int8_t pv = rr_packval(c);
+    const int8_t lo = c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
+    const int64_t thr = rr_async_threshold(c);
+    int32_t *perm = s->perm;
+    int64_t *ab = s->ab, *ad = s->ad, *as = s->as;
+    uint64_t *pk = s->pk;
+    int64_t Z = c->hb ? rrnn_pack_eq(x, n, pv, pk) : 0;
+    int64_t nsteps = 0;
+    int converged = 0;
+    int valid = 1; /* ab holds the fields of x (else: evaluate rows lazily) */
+    int64_t last_flips = 0;
+
+    rr_full_one(c, x, pk, Z, ab, ad, as, 0, nt);
+
+    for (int64_t t = 0; t < max_steps; t++) {
+        if (c->hb && !valid && last_flips <= thr) {
+            rr_full_one(c, x, pk, Z, ab, ad, as, 1, nt);
+            valid = 1;
+        }
+        for (int64_t i = 0; i < n; i++)
+            perm[i] = (int32_t)i;
+        const uint64_t seed = rrnn_stream_seed(key, ((uint64_t)b << 32) | (uint64_t)t);
+        for (int64_t i = n - 1; i >= 1; i--) {
+            uint64_t r = rrnn_mix64(seed + ((uint64_t)i + 1) * RRNN_GOLDEN);
+            int64_t j = (int64_t)(((r >> 32) * ((uint64_t)i + 1)) >> 32);
+            int32_t tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+        int64_t changed = 0;
+        for (int64_t k = 0; k < n; k++) {
+            const int64_t i = perm[k];
+            int64_t a = 0;
+            if (c->hb) {
+                if (valid) {
+                    a = ab[i];
+                } else {
+                    int64_t p;
+                    int64_t *pp = &p;
+                    const uint64_t *pkc = pk;
+                    c->K->popc(op, J->bin_rows + i * W, W, 0, 1, &pkc, 1, &pp);
+                    a = rr_binacc(c, p, x[i], Z);
+                }
+            }
+            double h = rrnn_field(c, a, c->hd ? ad[i] : 0, c->hs ? as[i] : 0, x[i], bias[i]);
+            int8_t v = h >= 0.0 ? (int8_t)1 : lo;
+            if (v == x[i])
+                continue;
+            const int64_t d = rr_delta(c, v);
+            if (c->hb) {
+                if (valid) {
+                    c->K->colupd(J->bin_cols + i * W, 0, n, d, ab);
+                    ab[i] -= d;
+                }
+                pk[i >> 6] ^= (uint64_t)1 << (i & 63);
+                if (c->act != RRNN_ACT_SIGN)
+                    Z += d;
+            }
+            if (c->hd) {
+                c->K->daxpy(J->dense_cols + i * n, 0, n, d, ad);
+                ad[i] -= (int64_t)J->dense_cols[i * n + i] * d;
+            }
+            if (c->hs)
+                rrnn_sparse_col(J, i, d, as);
+            x[i] = v;
+            changed++;
+            if (valid && c->hb && changed > thr)
+                valid = 0; /* many flips: evaluate rows lazily from here on */
+        }
+        last_flips = changed;
+        if (changed == 0) {
+            converged = 1;
+            break;
+        }
+        nsteps++;
+    }
+    if (!converged) {
+        if (c->hb && !valid)
+            rr_full_one(c, x, pk, Z, ab, ad, as, 1, nt);
+        converged = 1;
+        for (int64_t i = 0; i < n && converged; i++) {
+            double h = rrnn_field(c, c->hb ? ab[i] : 0, c->hd ? ad[i] : 0, c->hs ? as[i] : 0,
+                                  x[i], bias[i]);
+            converged = rrnn_activate(h, c->act) == x[i];
+        }
+    }
+    *steps = nsteps;
+    *conv = (uint8_t)converged;
+    *period = converged ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* entry point                                                               */
+/* ------------------------------------------------------------------------ */
+
+int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
+                  const double *bias, int64_t bias_stride, const double *self_coupling,
+                  int32_t activation, int32_t update, int64_t max_steps,
+                  uint64_t order_key,
+                  int64_t *steps, uint8_t *converged, int64_t *period,
+                  rrnn_exec ex)
+{
+    int st = rrnn_check_exec(ex);
+    if (st != RRNN_OK)
+        return st;
+    if ((st = rrnn_check_couplings(J, 1)) != RRNN_OK)
+        return st;
+    const int64_t n = J->n;
+    if (batch < 0 || max_steps < 0 || (bias_stride != 0 && bias_stride != n) ||
+        (activation != RRNN_ACT_SIGN && activation != RRNN_ACT_HEAVISIDE) ||
+        (update != RRNN_UPDATE_SYNC && update != RRNN_UPDATE_ASYNC))
+        return RRNN_ERR_ARGUMENT;
+    if (batch == 0)
+        return RRNN_OK;
+    if (steps == NULL || converged == NULL || period == NULL || self_coupling == NULL ||
+        (n > 0 && (states == NULL || bias == NULL)))
+        return RRNN_ERR_ARGUMENT;
+    if (update == RRNN_UPDATE_ASYNC && (batch > ((int64_t)1 << 31) || max_steps > ((int64_t)1 << 32)))
+        return RRNN_ERR_ARGUMENT; /* the order counters are (b << 32) | t */
+
+    rrnn_ctx c;
+    rrnn_ctx_init(&c, J, activation, 0.0, ex); /* self set per trajectory */
+    const int nt = rrnn_nthreads(ex.n_threads);
+    int status = RRNN_OK;
+
+    if (update == RRNN_UPDATE_SYNC) {
+        /* Small networks: whole groups of trajectories per thread.  Large
+         * ones: the batch in lock step, units shared among threads. */
+        if (nt > 1 && n <= 2048 && batch >= 2 * nt) {
+            int64_t ngroups = 4 * (int64_t)nt;
+            if (ngroups > batch)
+                ngroups = batch;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+            for (int64_t g = 0; g < ngroups; g++) {
+                int64_t lo = batch * g / ngroups, hi = batch * (g + 1) / ngroups;
+                int r = rr_sync_run(&c, states, lo, hi - lo, bias, bias_stride, self_coupling,
+                                    max_steps, steps, converged, period, 1);
+                if (r != RRNN_OK) {
+#pragma omp atomic write
+                    status = r;
+                }
+            }
+        } else {
+            status = rr_sync_run(&c, states, 0, batch, bias, bias_stride, self_coupling,
+                                 max_steps, steps, converged, period, nt);
+        }
+        return status;
+    }
+
+    /* Asynchronous: one trajectory per thread when there are several. */
+    if (nt == 1 || batch == 1) {
+        rr_async_scratch s;
+        status = rr_async_alloc(&c, &s);
+        if (status == RRNN_OK)
+            for (int64_t b = 0; b < batch; b++)
+                rr_async_run(&c, self_coupling[b], &s, states + b * n, b,
+                             bias + b * bias_stride, max_steps, order_key, steps + b,
+                             converged + b, period + b, nt);
+        rr_async_free(&s);
+        return status;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        rr_async_scratch s;
+        int mine = rr_async_alloc(&c, &s);
+        if (mine != RRNN_OK) {
+#pragma omp atomic write
+            status = mine;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < batch; b++)
+            if (mine == RRNN_OK)
+                rr_async_run(&c, self_coupling[b], &s, states + b * n, b,
+                             bias + b * bias_stride, max_steps, order_key, steps + b,
+                             converged + b, period + b, 1);
+        rr_async_free(&s);
+    }
+    return status;
+}

@@ -1,0 +1,226 @@
+/*
+ * rrnn_util.c -- build facts, argument checks, scratch memory, the counter
+ * based generator, random couplings, bit transpose and the bandwidth probe.
+ */
+#include "rrnn_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* build facts                                                               */
+/* ------------------------------------------------------------------------ */
+
+int rrnn_openmp_enabled(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int rrnn_max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
+/* shared helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+int rrnn_check_exec(rrnn_exec ex)
+{
+    if (ex.n_threads < 1 || ex.simd < RRNN_SIMD_PORTABLE || ex.simd > RRNN_SIMD_AVX512)
+        return RRNN_ERR_ARGUMENT;
+    if (ex.simd > rrnn_simd_detect())
+        return RRNN_ERR_UNSUPPORTED;
+    return RRNN_OK;
+}
+
+int rrnn_check_couplings(const rrnn_couplings *J, int need_cols)
+{
+    if (J == NULL || J->n < 0 || J->n >= ((int64_t)1 << 31))
+        return RRNN_ERR_ARGUMENT;
+    if (J->bin_rows != NULL) {
+        if (J->bin_words != (J->n + 63) / 64 || (need_cols && J->bin_cols == NULL))
+            return RRNN_ERR_ARGUMENT;
+    }
+    if (J->dense_rows != NULL && need_cols && J->dense_cols == NULL)
+        return RRNN_ERR_ARGUMENT;
+    if (J->sp_row_ptr != NULL) {
+        int64_t nnz = J->sp_row_ptr[J->n];
+        if (nnz < 0 || (nnz > 0 && (J->sp_row_idx == NULL || J->sp_row_val == NULL)))
+            return RRNN_ERR_ARGUMENT;
+        if (need_cols) {
+            if (J->sp_col_ptr == NULL || J->sp_col_ptr[J->n] != nnz ||
+                (nnz > 0 && (J->sp_col_idx == NULL || J->sp_col_val == NULL)))
+                return RRNN_ERR_ARGUMENT;
+        }
+    }
+    return RRNN_OK;
+}
+
+void rrnn_ctx_init(rrnn_ctx *c, const rrnn_couplings *J, int act, double self, rrnn_exec ex)
+{
+    c->J = J;
+    c->n = J->n;
+    c->W = (J->n + 63) / 64;
+    c->hb = J->bin_rows != NULL;
+    c->hd = J->dense_rows != NULL;
+    c->hs = J->sp_row_ptr != NULL;
+    c->bs = J->bin_scale;
+    c->ds = J->dense_scale;
+    c->ss = J->sparse_scale;
+    c->self = self;
+    c->act = act;
+    c->K = rrnn_kernels_for(ex.simd);
+}
+
+void *rrnn_alloc(size_t bytes)
+{
+    void *p = NULL;
+    size_t size = (bytes + 63) / 64 * 64;
+    if (size == 0)
+        size = 64;
+    if (posix_memalign(&p, 64, size) != 0)
+        return NULL;
+    return p;
+}
+
+void rrnn_free(void *p)
+{
+    free(p);
+}
+
+int64_t rrnn_pack_eq(const int8_t *x, int64_t n, int8_t v, uint64_t *out)
+{
+    int64_t count = 0;
+    for (int64_t w = 0; w * 64 < n; w++) {
+        int64_t m = n - w * 64 < 64 ? n - w * 64 : 64;
+        const int8_t *xw = x + w * 64;
+        uint64_t word = 0;
+        for (int64_t b = 0; b < m; b++)
+            word |= (uint64_t)(xw[b] == v) << b;
+        out[w] = word;
+        count += __builtin_popcountll(word);
+    }
+    return count;
+}
+
+/* ------------------------------------------------------------------------ */
+/* random numbers and random couplings                                       */
+/* ------------------------------------------------------------------------ */
+
+uint64_t rrnn_random(uint64_t key, uint64_t stream, uint64_t index)
+{
+    return rrnn_mix64(rrnn_stream_seed(key, stream) + (index + 1) * RRNN_GOLDEN);
+}
+
+int rrnn_generate_binary(uint64_t key, int64_t n, uint64_t *rows, rrnn_exec ex)
+{
+    int st = rrnn_check_exec(ex);
+    if (st != RRNN_OK)
+        return st;
+    if (n < 0 || (n > 0 && rows == NULL))
+        return RRNN_ERR_ARGUMENT;
+    const int64_t W = (n + 63) / 64;
+    const uint64_t tail = (n % 64) ? (((uint64_t)1 << (n % 64)) - 1) : ~(uint64_t)0;
+#pragma omp parallel for schedule(static) num_threads(rrnn_nthreads(ex.n_threads))
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t s = rrnn_stream_seed(key, (uint64_t)i);
+        uint64_t *r = rows + i * W;
+        uint64_t c = s;
+        for (int64_t w = 0; w < W; w++) {
+            c += RRNN_GOLDEN; /* s + (w + 1) * G */
+            r[w] = rrnn_mix64(c);
+        }
+        r[W - 1] &= tail;
+        r[i >> 6] &= ~((uint64_t)1 << (i & 63));
+    }
+    return RRNN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bit transpose                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* In-place transpose of a 64 x 64 bit block: bit c of a[r] <-> bit r of a[c]. */
+static void rrnn_transpose64(uint64_t a[64])
+{
+    int j = 32;
+    uint64_t m = 0x00000000FFFFFFFFULL;
+    for (; j != 0; j >>= 1, m ^= m << j) {
+        for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+            uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+            a[k] ^= t << j;
+            a[k | j] ^= t;
+        }
+    }
+}
+
+int rrnn_transpose_bits(const uint64_t *rows, int64_t n, uint64_t *cols, rrnn_exec ex)
+{
+    int st = rrnn_check_exec(ex);
+    if (st != RRNN_OK)
+        return st;
+    if (n < 0 || (n > 0 && (rows == NULL || cols == NULL)))
+        return RRNN_ERR_ARGUMENT;
+    const int64_t W = (n + 63) / 64;
+    /* Groups of 8 block columns (one cache line of each input row); each
+     * thread writes whole output rows. */
+    const int64_t ngroups = (W + 7) / 8;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(rrnn_nthreads(ex.n_threads))
+    for (int64_t g = 0; g < ngroups; g++) {
+        uint64_t blk[64];
+        int64_t bj1 = (g + 1) * 8 < W ? (g + 1) * 8 : W;
+        for (int64_t bi = 0; bi < W; bi++) {
+            int64_t r1 = n - bi * 64 < 64 ? n - bi * 64 : 64;
+            for (int64_t bj = g * 8; bj < bj1; bj++) {
+                for (int64_t r = 0; r < r1; r++)
+                    blk[r] = rows[(bi * 64 + r) * W + bj];
+                for (int64_t r = r1; r < 64; r++)
+                    blk[r] = 0;
+                rrnn_transpose64(blk);
+                int64_t c1 = n - bj * 64 < 64 ? n - bj * 64 : 64;
+                for (int64_t c = 0; c < c1; c++)
+                    cols[(bj * 64 + c) * W + bi] = blk[c];
+            }
+        }
+    }
+    return RRNN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bandwidth probe                                                           */
+/* ------------------------------------------------------------------------ */
+
+int rrnn_stream_read(const uint64_t *data, int64_t n_words, uint64_t *out, rrnn_exec ex)
+{
+    int st = rrnn_check_exec(ex);
+    if (st != RRNN_OK)
+        return st;
+    if (n_words < 0 || out == NULL || (n_words > 0 && data == NULL))
+        return RRNN_ERR_ARGUMENT;
+    const rrnn_kernels *K = rrnn_kernels_for(ex.simd);
+    uint64_t acc = 0;
+#pragma omp parallel num_threads(rrnn_nthreads(ex.n_threads)) reduction(^ : acc)
+    {
+        int t = 0, T = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        T = omp_get_num_threads();
+#endif
+        /* One contiguous slice per thread, cut on cache lines. */
+        int64_t lines = (n_words + 7) / 8;
+        int64_t a = lines * t / T * 8, b = lines * (t + 1) / T * 8;
+        if (a > n_words)
+            a = n_words;
+        if (b > n_words)
+            b = n_words;
+        acc ^= K->xorsum(data + a, b - a);
+    }
+    *out = acc;
+    return RRNN_OK;
+}
