@@ -1,4 +1,5 @@
-"""cffi builder of ``rrnn._rrnn_core`` (out-of-line API mode).
+"""cffi builder of ``_rrnn_core`` (out-of-line API mode), a top-level module so that
+the installed core is found even when ``rrnn`` itself is imported from a source checkout.
 
 Used by ``setup.py`` (``cffi_modules=["csrc/build_core.py:ffibuilder"]``) and
 runnable on its own from the project root (``python csrc/build_core.py``) to
@@ -130,7 +131,7 @@ _omp = openmp_flags()
 ffibuilder = FFI()
 ffibuilder.cdef(cdef_text())
 ffibuilder.set_source(
-    "rrnn._rrnn_core",
+    "_rrnn_core",
     '#include "rrnn_core.h"',
     sources=[_relative(os.path.join(HERE, s)) for s in SOURCES],
     include_dirs=[_relative(HERE)],

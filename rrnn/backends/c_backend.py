@@ -1,4 +1,8 @@
-"""The C/OpenMP backend: a thin adapter over the cffi module ``rrnn._rrnn_core``.
+"""The C/OpenMP backend: a thin adapter over the cffi module ``_rrnn_core``.
+
+The compiled module is top level (not ``rrnn._rrnn_core``) so that running
+from a source checkout, where ``import rrnn`` finds the uncompiled sources
+first, still uses the core that ``pip install .`` built.
 
 The adapter only coerces dtypes and contiguity, builds the argument structs
 and turns status codes into exceptions; all arithmetic is in ``csrc/``.
@@ -17,12 +21,12 @@ from .base import KernelCouplings, n_words
 name = "c"
 
 try:
-    from .. import _rrnn_core
+    import _rrnn_core
     _ffi, _lib = _rrnn_core.ffi, _rrnn_core.lib
     _IMPORT_ERROR = ""
 except ImportError as exc:  # the compiled core was not built
     _ffi = _lib = None
-    _IMPORT_ERROR = f"compiled core rrnn._rrnn_core not importable ({exc}); reinstall with pip"
+    _IMPORT_ERROR = f"compiled core _rrnn_core not importable ({exc}); reinstall with pip"
 
 SIMD_LEVELS = {"portable": 0, "avx2": 1, "avx512": 2}
 SIMD_NAMES = {v: k for k, v in SIMD_LEVELS.items()}
