@@ -184,23 +184,26 @@ class ResultFile:
 
     def read_units(self) -> dict[str, dict]:
         """All finished units: name -> {dataset: array, 'attrs': dict}."""
-        out: dict[str, dict] = {}
-        with h5py.File(self.path, "r") as f:
-            def visit(name, obj):
-                if obj.attrs.get("_unit", False):
-                    entry = {k: v[()] for k, v in obj.items() if isinstance(v, h5py.Dataset)}
-                    entry["attrs"] = {k: v for k, v in obj.attrs.items() if k != "_unit"}
-                    entry["attrs"]["run_id"] = str(obj.attrs.get("run_id", ""))
-                    out[name] = entry
-            f["units"].visititems(visit)
-        return out
+        return read_units(self.path)
 
 
 def read_units(path) -> dict[str, dict]:
-    """Read the finished units of any rrnn result file (for plotting)."""
+    """The finished units of any rrnn result file, read-only (for plots and checks).
+
+    Returns
+    -------
+    dict name -> {dataset name: array, 'attrs': dict (including 'run_id')}
+    """
+    out: dict[str, dict] = {}
     with h5py.File(path, "r") as f:
-        kind, config = f.attrs["kind"], json.loads(f.attrs["config"])
-    return ResultFile(path, kind, config).read_units()
+        def visit(name, obj):
+            if obj.attrs.get("_unit", False):
+                entry = {k: v[()] for k, v in obj.items() if isinstance(v, h5py.Dataset)}
+                entry["attrs"] = {k: v for k, v in obj.attrs.items() if k != "_unit"}
+                entry["attrs"]["run_id"] = str(obj.attrs.get("run_id", ""))
+                out[name] = entry
+        f["units"].visititems(visit)
+    return out
 
 
 def read_config(path) -> tuple[str, dict]:
