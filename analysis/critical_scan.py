@@ -16,7 +16,7 @@ import sys
 from rrnn.cli import main
 
 DEFAULTS = ["--out", "results/critical_scan_full.h5",
-            "--sizes", "1000,2000,5000,10000,20000,50000,100000"]
+            "--sizes", "1000,2000,5000,10000,20000,50000,100000", "--draws", "auto"]
 
 if __name__ == "__main__":
     argv = sys.argv[1:]

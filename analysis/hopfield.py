@@ -55,6 +55,15 @@ def _open(args, part, config):
     return result
 
 
+def _by_alpha(path):
+    """(all units, units grouped by their load alpha)."""
+    units = storage.read_units(path)
+    by_alpha = {}
+    for u in units.values():
+        by_alpha.setdefault(float(u["attrs"]["alpha"]), []).append(u)
+    return units, by_alpha
+
+
 def _network(n, p, ds):
     return couplings.hebbian(hopfield.random_patterns(p, n, seed=ds))
 
@@ -128,8 +137,9 @@ def plot_capacity(path, png=None):
     axes[0].set_ylabel("final overlap m with the stored pattern")
     axes[0].set_title("retrieval from the stored pattern (async, T = 0)")
     axes[1].set_yscale("log")
+    axes[1].set_ylim(5e-7, 1)
     axes[1].set_ylabel("fraction of wrong units (1 - m) / 2")
-    axes[1].set_title("error fraction")
+    axes[1].set_title("error fraction (no error drawn at 1e-6)")
     for ax in axes:
         ax.set_xlabel(r"load $\alpha = P/N$")
         ax.grid(True, alpha=0.3)
@@ -197,10 +207,7 @@ def run_basins(args):
 
 def plot_basins(path, png=None):
     plt = _pyplot()
-    units = storage.read_units(path)
-    by_alpha = {}
-    for u in units.values():
-        by_alpha.setdefault(float(u["attrs"]["alpha"]), []).append(u)
+    units, by_alpha = _by_alpha(path)
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
     colors = plt.cm.plasma(np.linspace(0, 0.85, len(by_alpha)))
     for color, al in zip(colors, sorted(by_alpha)):
@@ -259,10 +266,7 @@ def run_mixtures(args):
 
 def plot_mixtures(path, png=None):
     plt = _pyplot()
-    units = storage.read_units(path)
-    by_alpha = {}
-    for u in units.values():
-        by_alpha.setdefault(float(u["attrs"]["alpha"]), []).append(u)
+    units, by_alpha = _by_alpha(path)
     al = np.array(sorted(by_alpha))
     cat = lambda key: [np.concatenate([u[key] for u in by_alpha[x]]) for x in al]  # noqa: E731
     n = int(next(iter(units.values()))["attrs"]["n"])

@@ -53,8 +53,7 @@ def mid():
     return J, D
 
 
-def _bench_sweep(benchmark, J, label):
-    cue = _cue(J)
+def _bench_sweep(benchmark, J, label, cue):
     _run(J, cue, 1)                                     # untimed warm-up (JIT, caches)
     base = time_median(lambda: _run(J, cue, 0), repeat=3)
     res = benchmark.pedantic(lambda: _run(J, cue, 1), rounds=5, warmup_rounds=1)
@@ -66,7 +65,7 @@ def _bench_sweep(benchmark, J, label):
 
 def test_async_sweep_lowrank_n100k_p10k(benchmark, big):
     """Low-rank path, N = 100,000, P = 10,000: one sweep."""
-    sweep = _bench_sweep(benchmark, big, "lowrank")
+    sweep = _bench_sweep(benchmark, big, "lowrank", _cue(big))
     benchmark.extra_info["ns_per_unit_pattern"] = sweep / (N_BIG * P_BIG) * 1e9
 
 
@@ -78,7 +77,7 @@ def test_async_sweep_n16384_lowrank_vs_dense(benchmark, mid, path):
     mine = J if path == "lowrank" else D
     cue = _cue(J)
     np.testing.assert_array_equal(_run(J, cue, 1).states, _run(D, cue, 1).states)
-    sweep = _bench_sweep(benchmark, mine, path)
+    sweep = _bench_sweep(benchmark, mine, path, cue)
     base = time_median(lambda: _run(other, cue, 0), repeat=3)
     other_sweep = time_median(lambda: _run(other, cue, 1), repeat=3) - base
     benchmark.extra_info["other_path_sweep_s"] = other_sweep

@@ -9,7 +9,7 @@ Main entry points::
     rrnn.show_config()
 """
 
-from . import couplings, datasets, random
+from . import couplings, datasets, hopfield, random
 from .config import config, show_config
 from .dynamics import SimulationResult, local_fields, simulate
 from .mlcm import MLCM
@@ -19,7 +19,7 @@ from .fixed_points import (annealed_entropy, annealed_fixed_points, annealed_log
                            count_fixed_points)
 
 __all__ = [
-    "couplings", "datasets", "random", "MLCM", "Perceptron", "config", "show_config", "simulate", "local_fields",
+    "couplings", "datasets", "hopfield", "random", "MLCM", "Perceptron", "config", "show_config", "simulate", "local_fields",
     "SimulationResult", "count_fixed_points", "annealed_fixed_points", "annealed_log_fixed_points",
     "annealed_entropy", "critical_self_coupling",
 ]

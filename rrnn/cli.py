@@ -18,16 +18,25 @@ def _sizes(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
+def _draws(text: str):
+    if text == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}")
+
+
 def _add_scan(sub) -> None:
     p = sub.add_parser("scan", help="critical self-coupling scan J_D*(N) (thesis 3.1)",
                        description="Bisect the critical self-coupling of random +-1/sqrt(N) "
                                    "networks for each (coupling draw, initial state); write "
                                    "HDF5 and a PNG figure. Rerun the same command to resume.")
     p.add_argument("--out", default="results/critical_scan.h5", help="HDF5 output (default: %(default)s)")
-    p.add_argument("--sizes", type=_sizes, default=[500, 1000, 2000, 4000, 8000],
-                   help="comma-separated N values (default: 500,1000,2000,4000,8000: about a minute)")
-    p.add_argument("--draws", type=int, default=None,
-                   help="coupling draws per N (default: 4e5/N clipped to [4, 32])")
+    p.add_argument("--sizes", type=_sizes, default=[250, 500, 1000, 2000, 4000],
+                   help="comma-separated N values (default: 250,500,1000,2000,4000: about a minute)")
+    p.add_argument("--draws", type=_draws, default=4,
+                   help="coupling draws per N, or 'auto' for 4e5/N clipped to [4, 32] (default: 4)")
     p.add_argument("--inits", type=int, default=16, help="initial states per draw (default: 16)")
     p.add_argument("--max-steps", type=int, default=1000, help="convergence budget (default: 1000)")
     p.add_argument("--update", choices=["sync", "async"], default="sync")

@@ -588,9 +588,13 @@ class HebbianCouplings(Couplings):
     def integer_matrix(self) -> np.ndarray:
         """``sum_mu xi_i^mu xi_j^mu`` as an (n, n) int32 matrix, zero diagonal
         (small n only)."""
-        memory.require(12 * self.n * self.n, f"integer_matrix() of n={self.n} Hebbian couplings")
-        xi = self.patterns.astype(np.int32)
-        c = xi.T @ xi
+        # BLAS in floating point is exact here: every partial sum is an integer
+        # of magnitude <= p, below 2**24 (float32) or 2**53 (float64).
+        dtype = np.float32 if self.p < (1 << 24) else np.float64
+        memory.require((4 + np.dtype(dtype).itemsize) * self.n * self.n,
+                       f"integer_matrix() of n={self.n} Hebbian couplings")
+        xi = self.patterns.astype(dtype)
+        c = (xi.T @ xi).astype(np.int32)
         np.fill_diagonal(c, 0)
         return c
 
