@@ -114,18 +114,21 @@ RK_TGT RK_INLINE void RK_SFX(rk_blk)(const int op, const int R, const int S,
 #elif RK_LEVEL == 1
 
 #define RK_RMAX 2
-#define RK_SMAX 4
+#define RK_SMAX 3
 #define RK_VOP(op, a, b) \
     ((op) == RRNN_OP_AND ? _mm256_and_si256((a), (b)) : _mm256_xor_si256((a), (b)))
 
-/* Nibble-table popcount (Mula), summed to 4 x 64-bit lanes. */
-RK_TGT RK_INLINE __m256i RK_SFX(rk_pop256)(__m256i v, __m256i lut, __m256i m4)
+/* Nibble-table popcount (Mula): per-byte counts (0..8) of v. */
+RK_TGT RK_INLINE __m256i RK_SFX(rk_pop8)(__m256i v, __m256i lut, __m256i m4)
 {
     __m256i lo = _mm256_and_si256(v, m4);
     __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-    __m256i c = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-    return _mm256_sad_epu8(c, _mm256_setzero_si256());
+    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
 }
+
+/* Byte counters absorb up to 31 chunks (31 * 8 < 256) before they are
+ * widened with vpsadbw into 64-bit totals kept in memory. */
+#define RK_BYTE_CHUNKS 31
 
 RK_TGT RK_INLINE void RK_SFX(rk_blk)(const int op, const int R, const int S,
                                      const uint64_t *row0, int64_t W,
@@ -134,28 +137,41 @@ RK_TGT RK_INLINE void RK_SFX(rk_blk)(const int op, const int R, const int S,
     const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
                                          0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256i acc[RK_RMAX][RK_SMAX];
+    __m256i tot[RK_RMAX][RK_SMAX];
     const uint64_t *sp[RK_SMAX];
     for (int s = 0; s < S; s++)
         sp[s] = st[s];
     for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++)
-            acc[r][s] = _mm256_setzero_si256();
+            tot[r][s] = _mm256_setzero_si256();
     int64_t w = 0;
-    for (; w + 4 <= W; w += 4) {
-        __m256i rv[RK_RMAX];
+    while (w + 4 <= W) {
+        int64_t w1 = w + 4 * RK_BYTE_CHUNKS;
+        if (w1 > W - W % 4)
+            w1 = W - W % 4;
+        __m256i acc[RK_RMAX][RK_SMAX];
         for (int r = 0; r < R; r++)
-            rv[r] = _mm256_loadu_si256((const __m256i *)(row0 + r * W + w));
-        for (int s = 0; s < S; s++) {
-            __m256i sv = _mm256_loadu_si256((const __m256i *)(sp[s] + w));
+            for (int s = 0; s < S; s++)
+                acc[r][s] = _mm256_setzero_si256();
+        for (; w < w1; w += 4) {
+            __m256i rv[RK_RMAX];
             for (int r = 0; r < R; r++)
-                acc[r][s] = _mm256_add_epi64(
-                    acc[r][s], RK_SFX(rk_pop256)(RK_VOP(op, rv[r], sv), lut, m4));
+                rv[r] = _mm256_loadu_si256((const __m256i *)(row0 + r * W + w));
+            for (int s = 0; s < S; s++) {
+                __m256i sv = _mm256_loadu_si256((const __m256i *)(sp[s] + w));
+                for (int r = 0; r < R; r++)
+                    acc[r][s] = _mm256_add_epi8(
+                        acc[r][s], RK_SFX(rk_pop8)(RK_VOP(op, rv[r], sv), lut, m4));
+            }
         }
+        for (int r = 0; r < R; r++)
+            for (int s = 0; s < S; s++)
+                tot[r][s] = _mm256_add_epi64(tot[r][s],
+                                             _mm256_sad_epu8(acc[r][s], _mm256_setzero_si256()));
     }
     for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++) {
-            __m256i a = acc[r][s];
+            __m256i a = tot[r][s];
             __m128i q = _mm_add_epi64(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
             uint64_t t = (uint64_t)_mm_cvtsi128_si64(q) + (uint64_t)_mm_extract_epi64(q, 1);
             for (int64_t v = w; v < W; v++)
@@ -221,21 +237,22 @@ typedef void (*RK_SFX(rk_blk_fn))(const uint64_t *, int64_t, const uint64_t *con
         RK_SFX(rk_blk_##OPN##_1_5), RK_SFX(rk_blk_##OPN##_1_6)};
 #define RK_GROUP_ROWS 4
 #define RK_BLK_ROWS(S) 4
-#define RK_STREAM_STATES 2
+#define RK_STREAM_STATES 1
 #elif RK_LEVEL == 1
+/* 2 rows x 1..3 states: 6 byte counters, 2 row vectors, the table, the
+ * mask and temporaries fill the 16 ymm registers. */
 #define RK_BLKSET(OPN, OPV)                                                              \
     RK_BLKDEF(OPN, OPV, 2, 1) RK_BLKDEF(OPN, OPV, 2, 2) RK_BLKDEF(OPN, OPV, 2, 3)        \
-    RK_BLKDEF(OPN, OPV, 2, 4) RK_BLKDEF(OPN, OPV, 1, 1) RK_BLKDEF(OPN, OPV, 1, 2)        \
-    RK_BLKDEF(OPN, OPV, 1, 3) RK_BLKDEF(OPN, OPV, 1, 4)                                  \
+    RK_BLKDEF(OPN, OPV, 1, 1) RK_BLKDEF(OPN, OPV, 1, 2) RK_BLKDEF(OPN, OPV, 1, 3)        \
     static const RK_SFX(rk_blk_fn) RK_SFX(rk_grp_##OPN)[RK_SMAX + 1] = {                 \
         0, RK_SFX(rk_blk_##OPN##_2_1), RK_SFX(rk_blk_##OPN##_2_2),                       \
-        RK_SFX(rk_blk_##OPN##_2_3), RK_SFX(rk_blk_##OPN##_2_4)};                         \
+        RK_SFX(rk_blk_##OPN##_2_3)};                                                     \
     static const RK_SFX(rk_blk_fn) RK_SFX(rk_one_##OPN)[RK_SMAX + 1] = {                 \
         0, RK_SFX(rk_blk_##OPN##_1_1), RK_SFX(rk_blk_##OPN##_1_2),                       \
-        RK_SFX(rk_blk_##OPN##_1_3), RK_SFX(rk_blk_##OPN##_1_4)};
+        RK_SFX(rk_blk_##OPN##_1_3)};
 #define RK_GROUP_ROWS 2
 #define RK_BLK_ROWS(S) 2
-#define RK_STREAM_STATES 0
+#define RK_STREAM_STATES 1
 #else
 #define RK_BLKSET(OPN, OPV)                                                              \
     RK_BLKDEF(OPN, OPV, 1, 1) RK_BLKDEF(OPN, OPV, 1, 2) RK_BLKDEF(OPN, OPV, 1, 3)        \
@@ -263,10 +280,23 @@ RK_TGT static void RK_SFX(rk_popc)(int op, const uint64_t *rows, int64_t W, int6
      * end).  Otherwise row groups: the group's rows stay in cache while
      * every state block streams past them; the states stay in L2. */
     if (ns > RK_STREAM_STATES) {
+        const int64_t nblocks = (ns + RK_SMAX - 1) / RK_SMAX;
+        const int64_t lines = (RK_GROUP_ROWS * W * 8 + 63) / 64; /* of one group */
         for (; i + RK_GROUP_ROWS <= i1; i += RK_GROUP_ROWS) {
-            for (int64_t s0 = 0; s0 < ns; s0 += RK_SMAX) {
+            /* the next group's rows come from memory: fetch them into L2 a
+             * slice per state block, while this group computes */
+            const char *next = (const char *)(rows + (i + RK_GROUP_ROWS) * W);
+            /* (with few state blocks the group is short and hardware
+             * prefetch does better on its own) */
+            const int have_next = nblocks >= 4 && i + 2 * RK_GROUP_ROWS <= i1;
+            for (int64_t s0 = 0, blk = 0; s0 < ns; s0 += RK_SMAX, blk++) {
                 int S = (int)(ns - s0 < RK_SMAX ? ns - s0 : RK_SMAX);
                 int R = RK_BLK_ROWS(S);
+                if (have_next) {
+                    int64_t l0 = lines * blk / nblocks, l1 = lines * (blk + 1) / nblocks;
+                    for (int64_t l = l0; l < l1; l++)
+                        __builtin_prefetch(next + 64 * l, 0, 2);
+                }
                 for (int r = 0; r < RK_GROUP_ROWS; r += R)
                     grp[S](rows + (i + r) * W, W, st + s0, out + s0, i + r);
             }
@@ -612,3 +642,4 @@ static const rrnn_kernels RK_SFX(rk_table) = {
 #undef RK_GROUP_ROWS
 #undef RK_BLK_ROWS
 #undef RK_STREAM_STATES
+#undef RK_BYTE_CHUNKS

@@ -301,9 +301,9 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
             for (int64_t q = 0; q < nA; q++) {
                 const int64_t k = A[q];
                 rr_sync_traj *tr = &T[k];
-                tr->cnt[1 - tr->cur][blk] =
-                    rr_next_block(c, selfs[b0 + k], i0, i1, tr->x, tr->xn, tr->ab, tr->ad, tr->as,
-                                  bias + (b0 + k) * bias_stride, tr->fl[1 - tr->cur] + i0);
+                tr->cnt[1 - tr->cur][blk] = rr_next_block(
+                    c, selfs[b0 + k], i0, i1, tr->x, tr->xn, tr->ab, tr->ad, tr->as,
+                    bias + (b0 + k) * bias_stride, tr->fl[1 - tr->cur] + i0);
             }
         }
 
@@ -533,8 +533,10 @@ int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
     if (steps == NULL || converged == NULL || period == NULL || self_coupling == NULL ||
         (n > 0 && (states == NULL || bias == NULL)))
         return RRNN_ERR_ARGUMENT;
-    if (update == RRNN_UPDATE_ASYNC && (batch > ((int64_t)1 << 31) || max_steps > ((int64_t)1 << 32)))
-        return RRNN_ERR_ARGUMENT; /* the order counters are (b << 32) | t */
+    /* the async order counters are (b << 32) | t */
+    if (update == RRNN_UPDATE_ASYNC &&
+        (batch > ((int64_t)1 << 31) || max_steps > ((int64_t)1 << 32)))
+        return RRNN_ERR_ARGUMENT;
 
     rrnn_ctx c;
     rrnn_ctx_init(&c, J, activation, 0.0, ex); /* self set per trajectory */

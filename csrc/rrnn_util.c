@@ -146,18 +146,26 @@ int rrnn_generate_binary(uint64_t key, int64_t n, uint64_t *rows, rrnn_exec ex)
 /* bit transpose                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* In-place transpose of a 64 x 64 bit block: bit c of a[r] <-> bit r of a[c]. */
-static void rrnn_transpose64(uint64_t a[64])
-{
-    int j = 32;
-    uint64_t m = 0x00000000FFFFFFFFULL;
-    for (; j != 0; j >>= 1, m ^= m << j) {
-        for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
-            uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
-            a[k] ^= t << j;
-            a[k | j] ^= t;
+/* In-place transpose of a 64 x 64 bit block: bit c of a[r] <-> bit r of a[c].
+ * Six rounds of swapping off-diagonal sub-blocks (32, 16, ..., 1 bits); each
+ * round's inner loop runs over contiguous rows, so it vectorises. */
+#define RRNN_T64_ROUND(J, M)                                       \
+    for (int b = 0; b < 64; b += 2 * (J))                          \
+        for (int k = 0; k < (J); k++) {                            \
+            uint64_t x = a[b + k], y = a[b + k + (J)];             \
+            uint64_t t = ((x >> (J)) ^ y) & (M);                   \
+            a[b + k] = x ^ (t << (J));                             \
+            a[b + k + (J)] = y ^ t;                                \
         }
-    }
+
+static void rrnn_transpose64(uint64_t *restrict a)
+{
+    RRNN_T64_ROUND(32, 0x00000000FFFFFFFFULL)
+    RRNN_T64_ROUND(16, 0x0000FFFF0000FFFFULL)
+    RRNN_T64_ROUND(8, 0x00FF00FF00FF00FFULL)
+    RRNN_T64_ROUND(4, 0x0F0F0F0F0F0F0F0FULL)
+    RRNN_T64_ROUND(2, 0x3333333333333333ULL)
+    RRNN_T64_ROUND(1, 0x5555555555555555ULL)
 }
 
 int rrnn_transpose_bits(const uint64_t *rows, int64_t n, uint64_t *cols, rrnn_exec ex)
@@ -168,22 +176,33 @@ int rrnn_transpose_bits(const uint64_t *rows, int64_t n, uint64_t *cols, rrnn_ex
     if (n < 0 || (n > 0 && (rows == NULL || cols == NULL)))
         return RRNN_ERR_ARGUMENT;
     const int64_t W = (n + 63) / 64;
-    /* Groups of 8 block columns (one cache line of each input row); each
-     * thread writes whole output rows. */
-    const int64_t ngroups = (W + 7) / 8;
+    /* Tiles of TB x TB blocks of 64 x 64 bits: a tile reads TB words from
+     * each of 64 TB input rows and writes TB words to each of 64 TB output
+     * rows, both runs of whole cache lines, and fits in L2.  Tiles are
+     * disjoint in the output, so threads never write the same words. */
+    const int64_t TB = 32;
+    const int64_t nt_tiles = (W + TB - 1) / TB;
+    /* First touch of a fresh output in address order (page faults are much
+     * cheaper in order than in the scattered order of the tiles). */
+    const int64_t total = n * W;
+#pragma omp parallel for schedule(static) num_threads(rrnn_nthreads(ex.n_threads))
+    for (int64_t p = 0; p < total; p += 512)
+        cols[p] = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(rrnn_nthreads(ex.n_threads))
-    for (int64_t g = 0; g < ngroups; g++) {
+    for (int64_t tile = 0; tile < nt_tiles * nt_tiles; tile++) {
+        const int64_t ti = tile / nt_tiles, tj = tile % nt_tiles;
+        const int64_t bi1 = (ti + 1) * TB < W ? (ti + 1) * TB : W;
+        const int64_t bj1 = (tj + 1) * TB < W ? (tj + 1) * TB : W;
         uint64_t blk[64];
-        int64_t bj1 = (g + 1) * 8 < W ? (g + 1) * 8 : W;
-        for (int64_t bi = 0; bi < W; bi++) {
-            int64_t r1 = n - bi * 64 < 64 ? n - bi * 64 : 64;
-            for (int64_t bj = g * 8; bj < bj1; bj++) {
+        for (int64_t bi = ti * TB; bi < bi1; bi++) {
+            const int64_t r1 = n - bi * 64 < 64 ? n - bi * 64 : 64;
+            for (int64_t bj = tj * TB; bj < bj1; bj++) {
                 for (int64_t r = 0; r < r1; r++)
                     blk[r] = rows[(bi * 64 + r) * W + bj];
                 for (int64_t r = r1; r < 64; r++)
                     blk[r] = 0;
                 rrnn_transpose64(blk);
-                int64_t c1 = n - bj * 64 < 64 ? n - bj * 64 : 64;
+                const int64_t c1 = n - bj * 64 < 64 ? n - bj * 64 : 64;
                 for (int64_t c = 0; c < c1; c++)
                     cols[(bj * 64 + c) * W + bi] = blk[c];
             }
