@@ -33,8 +33,8 @@ def _add_scan(sub) -> None:
                                    "networks for each (coupling draw, initial state); write "
                                    "HDF5 and a PNG figure. Rerun the same command to resume.")
     p.add_argument("--out", default="results/critical_scan.h5", help="HDF5 output (default: %(default)s)")
-    p.add_argument("--sizes", type=_sizes, default=[250, 500, 1000, 2000, 4000],
-                   help="comma-separated N values (default: 250,500,1000,2000,4000: about a minute)")
+    p.add_argument("--sizes", type=_sizes, default=[250, 500, 1000, 2000, 4000, 8000],
+                   help="comma-separated N values (default: 250,500,1000,2000,4000,8000: about a minute)")
     p.add_argument("--draws", type=_draws, default=4,
                    help="coupling draws per N, or 'auto' for 4e5/N clipped to [4, 32] (default: 4)")
     p.add_argument("--inits", type=int, default=16, help="initial states per draw (default: 16)")
