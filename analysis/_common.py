@@ -31,3 +31,24 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["c", "numba", "numpy", "auto"], default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-progress", action="store_true")
+
+
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (drivers run headless)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, path, png=None):
+    """Save ``fig`` as ``png`` (default: the HDF5 path with .png), close it, return the path."""
+    from pathlib import Path
+
+    png = Path(png) if png else Path(path).with_suffix(".png")
+    fig.tight_layout()
+    fig.savefig(png, dpi=130)
+    fig.clf()
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return png

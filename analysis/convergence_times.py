@@ -24,7 +24,7 @@ import rrnn
 from rrnn import fits, storage
 from rrnn.self_coupling import initial_states
 
-from _common import common_arguments, int_list, progress
+from _common import pyplot, save_figure, common_arguments, int_list, progress
 
 KIND = "convergence_times"
 
@@ -104,9 +104,7 @@ def analyse(path) -> dict:
 
 
 def plot(path, png=None) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     res = analyse(path)
     grid, table = res["grid"], res["table"]
@@ -128,11 +126,7 @@ def plot(path, png=None) -> Path:
         ax.set_title(f"{update} updates: converged samples only")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    png = Path(png) if png else Path(path).with_suffix(".png")
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
-    return png
+    return save_figure(fig, path, png)
 
 
 def main(argv=None):

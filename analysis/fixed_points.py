@@ -24,7 +24,7 @@ import rrnn
 from rrnn import storage
 from rrnn.self_coupling import initial_states
 
-from _common import common_arguments, float_list, int_list, progress
+from _common import pyplot, save_figure, common_arguments, float_list, int_list, progress
 
 KIND = "fixed_points_and_cycles"
 
@@ -70,9 +70,7 @@ def run(args) -> storage.ResultFile:
 
 
 def plot(path, png=None) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     _, config = storage.read_config(path)
     units = storage.read_units(path)
@@ -113,11 +111,7 @@ def plot(path, png=None) -> Path:
     ax2.set_ylabel("fraction of trajectories")
     ax2.set_title(f"Sync attractors below J_D* (max {config['max_steps']} steps)")
     ax2.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    png = Path(png) if png else Path(path).with_suffix(".png")
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
-    return png
+    return save_figure(fig, path, png)
 
 
 def main(argv=None):

@@ -29,7 +29,7 @@ import rrnn
 from rrnn import storage
 from rrnn.self_coupling import initial_states
 
-from _common import common_arguments, float_list, int_list, progress
+from _common import pyplot, save_figure, common_arguments, float_list, int_list, progress
 
 KIND = "sparse_reinforcement_plane"
 
@@ -108,16 +108,16 @@ def analyse(path) -> dict:
 
 
 def plot(path, png=None) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.colors import ListedColormap
 
     res = analyse(path)
     d, a, per_n = res["d"], res["a"], res["per_n"]
     sizes = list(per_n)
     fig, axes = plt.subplots(3, len(sizes) + 1, figsize=(4.2 * (len(sizes) + 1), 10.5), squeeze=False)
-    extent = [a[0], a[-1], d[0], d[-1]]
+    da = (a[-1] - a[0]) / max(1, a.size - 1) / 2
+    dd = (d[-1] - d[0]) / max(1, d.size - 1) / 2
+    extent = [a[0] - da, a[-1] + da, d[0] - dd, d[-1] + dd]       # cells centred on grid points
     for col, n in enumerate(sizes):
         e = per_n[n]
         panels = [(e["mean_steps"], "viridis", "mean iterations"),
@@ -150,11 +150,7 @@ def plot(path, png=None) -> Path:
     ax.grid(alpha=0.3)
     for ax in axes[1:, -1]:
         ax.axis("off")
-    fig.tight_layout()
-    png = Path(png) if png else Path(path).with_suffix(".png")
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, path, png)
 
 
 def main(argv=None):
