@@ -22,9 +22,8 @@ import time
 import numpy as np
 
 from . import couplings, storage
-from . import random as rrandom
 from ._validation import check_int, check_n_threads, check_real, check_update
-from .self_coupling import bisect_draw, draw_seed, initial_states, summarize
+from .self_coupling import bisect_draw, initial_states, summarize
 
 KIND = "critical_self_coupling_scan"
 

@@ -231,11 +231,7 @@ def _glauber_async(terms, x, bias, self_coupling, activation, max_steps, order_k
         u = _noise(noise_key, row, sweep, n)
         changed = 0
         for i in rrandom.async_order(order_key, row, sweep, n):
-            h = 0.0
-            for acc, (_, scale) in zip(accs, terms):
-                h += float(acc[i]) * scale
-            h += self_coupling * float(x[i])
-            h += bias[i]
+            h = _unit_field(accs, terms, self_coupling, x[i], bias[i], i)
             new = 1 if glauber_high(h, beta, float(u[i])) else low
             if new != x[i]:
                 delta = new - int(x[i])
@@ -245,6 +241,16 @@ def _glauber_async(terms, x, bias, self_coupling, activation, max_steps, order_k
                 changed += 1
         steps += changed > 0
     return steps
+
+
+def _unit_field(accs, terms, self_coupling, x_i, bias_i, i) -> float:
+    """Field of one unit from up-to-date accumulators, in the fixed float order."""
+    h = 0.0
+    for acc, (_, scale) in zip(accs, terms):
+        h += float(acc[i]) * scale
+    h += self_coupling * float(x_i)
+    h += bias_i
+    return h
 
 
 def _is_fixed_point(terms, x, bias, self_coupling, activation) -> bool:
@@ -282,11 +288,7 @@ def _run_async(terms, x, bias, self_coupling, activation, max_steps, order_key, 
     for sweep in range(max_steps):
         changed = 0
         for i in rrandom.async_order(order_key, row, sweep, n):
-            h = 0.0
-            for acc, (_, scale) in zip(accs, terms):
-                h += float(acc[i]) * scale
-            h += self_coupling * float(x[i])
-            h += bias[i]
+            h = _unit_field(accs, terms, self_coupling, x[i], bias[i], i)
             new = 1 if h >= 0 else low
             if new != x[i]:
                 delta = new - int(x[i])
