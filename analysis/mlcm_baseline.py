@@ -77,7 +77,9 @@ def history_arrays(model):
 def mlcm_params(args, **extra):
     p = dict(THESIS, n_units=args.n_units, learning_rate=args.learning_rate, margin=args.margin,
              readout_lr=args.readout_lr, batch_size=args.batch_size, epochs=args.epochs,
-             max_steps=args.max_steps, n_train_eval=args.train_eval)
+             max_steps=args.max_steps, n_train_eval=args.train_eval,
+             readout_states=args.readout_states, weight_decay=args.weight_decay,
+             init_scale=args.init_scale)
     p.update(extra)
     return p
 
@@ -87,6 +89,10 @@ def model_arguments(p):
     p.add_argument("--learning-rate", type=float, default=0.01)
     p.add_argument("--margin", type=float, default=1.0)
     p.add_argument("--readout-lr", type=float, default=0.01)
+    p.add_argument("--readout-states", choices=("clamped", "free"), default="clamped",
+                   help="layer-L states the readout learns on (MLCM readout_states)")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--init-scale", type=float, default=1.0)
     p.add_argument("--sln-lr", type=float, default=0.01)
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--max-steps", type=int, default=50)

@@ -1,5 +1,5 @@
 """Hyperparameter search for the MLCM (experiment 4): grid over eta, rho, batch size,
-weight decay, readout rate and initial J scale.
+weight decay, readout rate, initial J scale and the states the readout learns on.
 
 Each configuration trains on the first ``--train-samples`` training images and is
 scored on the last ``--holdout`` training images (the test split is not used for
@@ -42,6 +42,8 @@ def main(argv=None):
     p.add_argument("--weight-decays", type=float_list, default=[0.0])
     p.add_argument("--readout-lrs", type=float_list, default=[0.01])
     p.add_argument("--init-scales", type=float_list, default=[1.0])
+    p.add_argument("--readout-states", type=lambda s: s.split(","), default=["clamped"],
+                   help="comma list of MLCM readout_states to search (clamped, free)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--train-samples", type=int, default=20000)
     p.add_argument("--holdout", type=int, default=5000)
@@ -59,8 +61,10 @@ def main(argv=None):
     Xtr, ytr = X[:args.train_samples], y[:args.train_samples]
     Xho, yho = X[-args.holdout:], y[-args.holdout:]
     grid = list(itertools.product(args.learning_rates, args.margins, args.batch_sizes,
-                                  args.weight_decays, args.readout_lrs, args.init_scales))
-    keys = ("learning_rate", "margin", "batch_size", "weight_decay", "readout_lr", "init_scale")
+                                  args.weight_decays, args.readout_lrs, args.init_scales,
+                                  args.readout_states))
+    keys = ("learning_rate", "margin", "batch_size", "weight_decay", "readout_lr", "init_scale",
+            "readout_states")
     done = result.done()
     bar = progress(len(grid), 0, not args.no_progress, unit="config")
     for values in grid:

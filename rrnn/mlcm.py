@@ -43,6 +43,7 @@ __all__ = ["MLCM", "UPDATES", "PROTOCOLS"]
 
 UPDATES = ("sequential-sync", "independent-sync", "sequential-async", "independent-async")
 PROTOCOLS = ("thesis", "published")
+READOUT_STATES = ("clamped", "free")
 ACTIVATIONS = ("sign", "heaviside")
 INIT_STATES = ("input", "zeros")
 # Incremental field updates beat a dense matmul below this fraction of changed units.
@@ -195,6 +196,17 @@ class MLCM:
     readout_lr : float
     readout_margin : float
         Margin of the perceptron readout.
+    readout_states : {"clamped", "free"}
+        States of layer L the readout learns on. "clamped" is Algorithm 3 as written:
+        the end state of the convergence step *with* the label field. With
+        ``lambda_out`` larger than the other fields of layer L (12 against 4 + O(1)
+        in 7.1.1) that state is the label pattern ``sign(W_back y)`` whatever the input,
+        so the readout only learns to decode the label patterns and inference works only
+        where the free dynamics reproduce them. "free": the readout learns on the state
+        inference will see, the free end state (no label, no right-going fields,
+        started like inference) of the current couplings, computed before the local
+        update; this costs one more relaxation per batch. The published protocol
+        always uses its free phase.
     batch_size : int
     epochs : int
     init_scale : float
@@ -239,7 +251,7 @@ class MLCM:
                  lambda_out=12.0, activation="sign", threshold=0.0, sparsity=None,
                  init_state="input", update="sequential-sync", max_steps=50, learning_rate=0.01,
                  margin=1.0, weight_decay=0.0, readout="cross_entropy", readout_lr=0.01,
-                 readout_margin=0.0, batch_size=100, epochs=20, init_scale=1.0, protocol="thesis",
+                 readout_margin=0.0, readout_states="clamped", batch_size=100, epochs=20, init_scale=1.0, protocol="thesis",
                  clamp_steps=10, input_density=None, connectivity=None, n_train_eval=10000,
                  n_threads=None, random_state=None, verbose=False):
         for name, value in locals().items():
@@ -328,6 +340,9 @@ class MLCM:
         if c["ro_lr"] <= 0:
             raise ValueError(f"readout_lr: expected a number > 0, got {c['ro_lr']}")
         c["ro_margin"] = check_real(self.readout_margin, "readout_margin")
+        if self.readout_states not in READOUT_STATES:
+            raise ValueError(f"readout_states: expected one of {READOUT_STATES}, "
+                             f"got {self.readout_states!r}")
         c["B"] = check_int(self.batch_size, "batch_size", minimum=1)
         check_int(self.epochs, "epochs", minimum=1)
         c["scale"] = check_real(self.init_scale, "init_scale")
@@ -561,10 +576,17 @@ class MLCM:
             targets = S.copy()
             H, st2, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), H=H)
             steps = steps + st2
+            readout_in = S[c["L"] - 1]
         else:
             targets = S
+            readout_in = S[c["L"] - 1]
+            if self.readout_states == "free":
+                # inference's own relaxation, before the couplings change
+                xin_f, S_free = self._input_fields(X)
+                self._relax(S_free, xin_f, None, False, c["t_max"], ids + (1 << 42))
+                readout_in = S_free[c["L"] - 1]
         self._local_update(S, H, targets, xin)
-        readout_step(self.readout_, S[c["L"] - 1], yi, self.readout, c["ro_lr"], c["ro_margin"])
+        readout_step(self.readout_, readout_in, yi, self.readout, c["ro_lr"], c["ro_margin"])
         return steps, conv, (S > 0).mean(axis=(1, 2))
 
     def _infer(self, X, chunk=None):

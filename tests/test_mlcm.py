@@ -244,6 +244,43 @@ def test_diluted_fields_match_dense_equivalent(data):
     np.testing.assert_array_equal(S[:, conv], np.where(h >= 0, 1.0, -1.0)[:, conv])
 
 
+def test_free_readout_learns_on_inference_states_of_the_old_couplings(data):
+    """readout_states="free": J follows Algorithm 3 unchanged; W_fwd takes the
+    cross-entropy step on the free end states (inference, reference) of the couplings
+    before the update."""
+    X, y = data
+    m = start(tiny(readout_states="free"), X)
+    J = dyadic(m)
+    Wf = m.readout_.copy()
+    Xp = np.zeros((len(X), N), np.float32)
+    Xp[:, :D] = X
+    for s in range(0, len(X), B):
+        _, S_free, _ = ref.predict_logits(Xp[s:s + B], J, Wf, jd=0.25, lam_in=2.0,
+                                          lam_left=LAM["lambda_left"], t_max=30)
+        J, _, _, _ = ref.train_batch(Xp[s:s + B], y[s:s + B], J, m.back_, Wf, jd=0.25,
+                                     lam_in=2.0, lam_left=LAM["lambda_left"],
+                                     lam_right=LAM["lambda_right"], lam_out=1.5, t_max=30,
+                                     eta=B / 64, xi=0.0, rho=0.5, eta_ro=0.5)
+        # independent oracle of the readout step: softmax cross-entropy, mean over the batch
+        f = S_free[L].astype(np.float64)
+        z = f @ Wf.T
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(B), y[s:s + B]] -= 1.0
+        Wf = (Wf - 0.5 / B * p.T @ f).astype(np.float32)
+        m._train_batch(X[s:s + B].astype(np.float32), y[s:s + B], np.arange(B))
+        np.testing.assert_array_equal(m.couplings_, np.stack(J))
+        np.testing.assert_allclose(m.readout_, Wf, atol=1e-5)
+    # the clamped readout learns on other states: the option changes the result
+    clamped = start(tiny(), X)
+    dyadic(clamped)
+    clamped._train_batch(X[:B].astype(np.float32), y[:B], np.arange(B))
+    other = start(tiny(readout_states="free"), X)
+    dyadic(other)
+    other._train_batch(X[:B].astype(np.float32), y[:B], np.arange(B))
+    assert not np.allclose(clamped.readout_, other.readout_)
+
+
 def test_published_protocol_and_perceptron_readout(data):
     X, y = data
     m = tiny(protocol="published", clamp_steps=3, readout="perceptron", readout_margin=1.0,
@@ -261,6 +298,7 @@ def test_published_protocol_and_perceptron_readout(data):
     (dict(update="random"), r"update: expected one of"),
     (dict(learning_rate=-1.0), r"learning_rate: expected a number >= 0, got -1.0"),
     (dict(readout_lr=0.0), r"readout_lr: expected a number > 0, got 0.0"),
+    (dict(readout_states="mixed"), r"readout_states: expected one of \('clamped', 'free'\), got 'mixed'"),
     (dict(batch_size=0), r"batch_size: expected an int >= 1, got 0"),
     (dict(max_steps=2.5), r"max_steps: expected an int, got 2.5"),
     (dict(connectivity=N), rf"connectivity: expected an int <= {N - 1}, got {N}"),
