@@ -17,16 +17,22 @@
  * - Couplings enter only through integer accumulators, so every field is
  *   exact and does not depend on summation order, SIMD width or threads:
  *       acc_t[i] = sum_{j != i} c_t[i][j] * x[j]            (int64)
- *   where c_t is +-1 for the bit-packed term and a 32-bit fixed-point integer
- *   for the dense and sparse terms.  The local field is then, in exactly this
- *   order of float64 operations (compile with -ffp-contract=off):
+ *   where c_t is +-1 for the bit-packed term, a 32-bit fixed-point integer
+ *   for the dense and sparse terms, and sum_mu xi[mu][i] xi[mu][j] for the
+ *   low-rank term.  The local field is then, in exactly this order of float64
+ *   operations (compile with -ffp-contract=off):
  *       h = 0.0
  *       h += (double)acc_bin[i]    * bin_scale      (if the term is present)
  *       h += (double)acc_dense[i]  * dense_scale    (if present)
  *       h += (double)acc_sparse[i] * sparse_scale   (if present)
+ *       h += (double)acc_lr[i]     * lr_scale       (if present)
  *       h += self_coupling * (double)x[i]
  *       h += bias[i]                                (bias = field - threshold)
- *   and the new state is (h >= 0) ? +1 : (sign ? -1 : 0).
+ *   and the new state is (h >= 0) ? +1 : (sign ? -1 : 0) at zero temperature.
+ * - Finite temperature (Glauber, beta finite in rrnn_simulate): the unit takes
+ *   +1 when u < 1.0 / (1.0 + exp(z)) with z = -2.0 * beta * h (libm exp),
+ *   else the low value; u = (rrnn_random(noise_key, (row << 32) | t, i) >> 11)
+ *   * 2^-53, t the sync step or async sweep and i the unit.
  */
 #include <stdint.h>
 
@@ -52,11 +58,12 @@ typedef struct {
     int32_t simd;
 } rrnn_exec;
 
-/* The coupling matrix as a sum of up to three terms; a term is absent when
- * its rows pointer is NULL.  *_cols are the transposes (row j of *_cols is
- * column j of the matrix), used for incremental field updates; they may be
- * NULL for rrnn_local_fields, and must be present for rrnn_simulate and
- * rrnn_count_fixed_points whenever the rows are. */
+/* The coupling matrix as a sum of up to four terms; a term is absent when
+ * its rows pointer (lr_patterns for the low-rank term) is NULL.  *_cols are
+ * the transposes (row j of *_cols is column j of the matrix), used for
+ * incremental field updates; they may be NULL for rrnn_local_fields, and must
+ * be present for rrnn_simulate and rrnn_count_fixed_points whenever the rows
+ * are. */
 typedef struct {
     int64_t n;
     /* Bit-packed +-1 term, (n, bin_words) uint64 with bin_words = ceil(n/64).
@@ -80,6 +87,20 @@ typedef struct {
     const int64_t *sp_col_idx;
     const int32_t *sp_col_val;
     double sparse_scale;
+    /* Low-rank (Hebbian) term L[i][j] = sum_mu xi[mu][i] * xi[mu][j] for
+     * i != j, from lr_p >= 1 patterns of +-1, never formed as a matrix:
+     * lr_patterns (lr_p, n) int8 and its bit-packed transpose lr_bits_t
+     * (n, lr_words) uint64, lr_words = ceil(lr_p/64): bit k of word w of row
+     * i is set where xi[64*w+k][i] = -1; padding bits are 0.  Both are
+     * required whenever the term is present (every function), and n < 2^25.
+     * It enters through the overlaps M[mu] = sum_j xi[mu][j] * x[j]:
+     *     acc_lr[i] = sum_mu xi[mu][i] * M[mu] - lr_p * x[i]
+     * so a full field costs O(n lr_p) and a flip O(lr_p). */
+    const int8_t *lr_patterns;
+    const uint64_t *lr_bits_t;
+    int64_t lr_p;
+    int64_t lr_words;
+    double lr_scale;
 } rrnn_couplings;
 
 /* Build facts. */
@@ -116,12 +137,17 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
  * Outputs (batch,): steps = updates (sync steps or async sweeps) that changed
  * the state; converged = 1 for a fixed point; period = 0 for a fixed point,
  * k >= 1 for a detected sync cycle, -1 otherwise.  order_key seeds the async
- * update orders (ignored for sync).  The exact algorithm, which all backends
- * share, is in rrnn/backends/numpy_ref.py. */
+ * update orders (ignored for sync).
+ * beta is the inverse temperature: +infinity selects the deterministic rule;
+ * finite beta >= 0 selects Glauber updates with random numbers from
+ * noise_key (see the conventions above), runs exactly max_steps steps or
+ * sweeps with no convergence test, and returns converged = 0, period = -1.
+ * The exact algorithm, which all backends share, is in
+ * rrnn/backends/numpy_ref.py. */
 int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
                   const double *bias, int64_t bias_stride, const double *self_coupling,
                   int32_t activation, int32_t update, int64_t max_steps,
-                  uint64_t order_key,
+                  uint64_t order_key, double beta, uint64_t noise_key,
                   int64_t *steps, uint8_t *converged, int64_t *period,
                   rrnn_exec ex);
 

@@ -8,6 +8,8 @@
  * count is a sum of integers and does not depend on how chunks are shared
  * among threads.
  *
+ * The low-rank term is expanded to an (n, n) int32 matrix first (n <= 40).
+ *
  * With a single coupling term (and finite parameters) the stability test is
  * done on integers: h is a composition of correctly rounded, monotone
  * operations of the accumulator, so for each unit and value the stable
@@ -28,7 +30,7 @@ static int64_t rr_first_true(const rrnn_ctx *c, int64_t lo, int64_t hi, int8_t x
     int64_t a = lo, b = hi + 1; /* answer in [a, b] */
     while (a < b) {
         int64_t m = a + (b - a) / 2;
-        double h = rrnn_field(c, m, m, m, xi, bias);
+        double h = rrnn_field(c, m, m, m, m, xi, bias);
         int p = h >= 0.0;
         if (flip)
             p = !p;
@@ -46,9 +48,9 @@ static int rr_bounds(const rrnn_ctx *c, const double *bias, rrnn_fp_bounds *bd)
     const rrnn_couplings *J = c->J;
     const int64_t n = c->n;
     const int8_t lo = c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
-    if (c->hb + c->hd + c->hs != 1)
+    if (c->hb + c->hd + c->hs + c->hl != 1)
         return 0;
-    const double scale = c->hb ? c->bs : (c->hd ? c->ds : c->ss);
+    const double scale = c->hb ? c->bs : (c->hd ? c->ds : (c->hs ? c->ss : c->ls));
     if (!isfinite(scale) || !isfinite(c->self))
         return 0;
     for (int64_t i = 0; i < n; i++)
@@ -66,10 +68,13 @@ static int rr_bounds(const rrnn_ctx *c, const double *bias, rrnn_fp_bounds *bd)
             for (int64_t j = 0; j < n; j++)
                 if (j != i)
                     M += llabs((int64_t)J->dense_rows[i * n + j]);
-        } else {
+        } else if (c->hs) {
             for (int64_t k = J->sp_row_ptr[i]; k < J->sp_row_ptr[i + 1]; k++)
                 if (J->sp_row_idx[k] != i)
                     M += llabs((int64_t)J->sp_row_val[k]);
+        } else {
+            for (int64_t j = 0; j < n; j++)
+                M += llabs((int64_t)c->lr_matrix[i * n + j]);
         }
         for (int v = 0; v < 2; v++) {
             const int8_t xi = v ? (int8_t)1 : lo;
@@ -82,7 +87,7 @@ static int rr_bounds(const rrnn_ctx *c, const double *bias, rrnn_fp_bounds *bd)
                 L = -RR_BIG;
                 U = rr_first_true(c, -M, M, xi, bias[i], 1) - 1;
             } else {
-                int p = rrnn_field(c, 0, 0, 0, xi, bias[i]) >= 0.0;
+                int p = rrnn_field(c, 0, 0, 0, 0, xi, bias[i]) >= 0.0;
                 L = p ? -RR_BIG : 1;
                 U = p ? RR_BIG : 0;
             }
@@ -127,6 +132,24 @@ int rrnn_count_fixed_points(const rrnn_couplings *J, const double *bias,
         return RRNN_ERR_ARGUMENT;
     rrnn_ctx c;
     rrnn_ctx_init(&c, J, activation, self_coupling, ex);
+    /* The low-rank term as an explicit (n, n) matrix (n <= 40): its columns
+     * then update like the dense term's. */
+    int32_t *lr_matrix = NULL;
+    if (c.hl) {
+        const int64_t n = c.n;
+        lr_matrix = rrnn_alloc(sizeof(int32_t) * (size_t)(n * n));
+        if (lr_matrix == NULL)
+            return RRNN_ERR_NOMEM;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++) {
+                int64_t v = 0;
+                if (i != j)
+                    for (int64_t mu = 0; mu < c.lp; mu++)
+                        v += (int64_t)J->lr_patterns[mu * n + i] * J->lr_patterns[mu * n + j];
+                lr_matrix[i * n + j] = (int32_t)v; /* |v| <= p < 2^31 */
+            }
+        c.lr_matrix = lr_matrix;
+    }
     rrnn_fp_bounds bounds;
     const rrnn_fp_bounds *bd = rr_bounds(&c, bias, &bounds) ? &bounds : NULL;
     const int64_t n = c.n;
@@ -138,6 +161,7 @@ int rrnn_count_fixed_points(const rrnn_couplings *J, const double *bias,
     num_threads(rrnn_nthreads(ex.n_threads))
     for (int64_t k = 0; k < nchunks; k++)
         total += c.K->count_range(&c, bias, bd, (uint64_t)k * len, (uint64_t)(k + 1) * len);
+    rrnn_free(lr_matrix);
     *count = total;
     return RRNN_OK;
 }

@@ -11,6 +11,10 @@
  * M = packed(x == -1) holding |P| and |M| set bits:
  *     sum_{j != i, x_j = 1} c_ij = |P| - [x_i = 1] - 2 popcount(row_i AND P)
  * and acc[i] is that sum minus the same sum over M.
+ *
+ * The low-rank term goes through the overlaps of each state with the
+ * patterns (O(n p) per state, parallel over patterns) and then one O(p)
+ * masked sum per unit (rrnn_lr_acc); it is exact for any state values.
  */
 #include "rrnn_internal.h"
 
@@ -18,6 +22,7 @@
 static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int8_t *states,
                           int64_t b, int64_t i0, int64_t i1, int and_mode,
                           const int64_t *vidx, const int64_t *cnt, const int64_t *pop,
+                          const int32_t *ov, const int64_t *ovt,
                           double self, const double *restrict bias, double *fields)
 {
     rrnn_ctx c = *cp;
@@ -30,7 +35,7 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
     const int64_t *restrict pm = m >= 0 ? pop + m * n : NULL;
     const int64_t cv = c.hb ? cnt[v] : 0, cm = m >= 0 ? cnt[m] : 0;
     for (int64_t i = i0; i < i1; i++) {
-        int64_t ab = 0, ad = 0, as = 0;
+        int64_t ab = 0, ad = 0, as = 0, al = 0;
         if (c.hb) {
             if (!and_mode) {
                 ab = n - x[i] - 2 * pv[i];
@@ -46,7 +51,9 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
         }
         if (c.hs)
             as = rrnn_sparse_row(J, i, x);
-        out[i] = rrnn_field(&c, ab, ad, as, x[i], bias[i]);
+        if (c.hl)
+            al = rrnn_lr_acc(&c, i, ov + b * c.lp, ovt[b], x[i]);
+        out[i] = rrnn_field(&c, ab, ad, as, al, x[i], bias[i]);
     }
 }
 
@@ -78,6 +85,8 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
     int64_t nvec = 0;
     uint64_t *packed = NULL;
     int64_t *pop = NULL, *cnt = NULL, *vidx = NULL;
+    int32_t *ov = NULL; /* low-rank overlaps (batch, p) and their sums (batch,) */
+    int64_t *ovt = NULL;
     const uint64_t **stp = NULL;
     int64_t **outp = NULL;
     int status = RRNN_OK;
@@ -123,6 +132,21 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
         }
     }
 
+    if (c.hl) {
+        const int64_t p = c.lp;
+        ov = rrnn_alloc(sizeof(int32_t) * (size_t)(batch * p));
+        ovt = rrnn_alloc(sizeof(int64_t) * (size_t)batch);
+        if (!ov || !ovt) {
+            status = RRNN_ERR_NOMEM;
+            goto done;
+        }
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t q = 0; q < batch * p; q++)
+            ov[q] = (int32_t)c.K->bdot(J->lr_patterns + (q % p) * n, states + (q / p) * n, n);
+        for (int64_t b = 0; b < batch; b++)
+            ovt[b] = rrnn_lr_total(ov + b * p, p);
+    }
+
     const int64_t BS = rrnn_block_rows(n, nt, 4);
     const int64_t nblk = (n + BS - 1) / BS;
 #pragma omp parallel for schedule(static) num_threads(nt)
@@ -140,7 +164,7 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
             for (int64_t io = 0; io < nio; io++)
                 for (int64_t bi = 0; bi < nbi; bi++)
                     rr_fields_run(&c, J, states, bo + bi, i0 + io, i0 + io + nii, and_mode, vidx,
-                                  cnt, pop, self_coupling[bo + bi],
+                                  cnt, pop, ov, ovt, self_coupling[bo + bi],
                                   bias + (bo + bi) * bias_stride, fields);
     }
 
@@ -151,6 +175,8 @@ done:
     rrnn_free(pop);
     rrnn_free((void *)stp);
     rrnn_free(outp);
+    rrnn_free(ov);
+    rrnn_free(ovt);
     return status;
 }
 

@@ -8,6 +8,7 @@
 #ifndef RRNN_INTERNAL_H
 #define RRNN_INTERNAL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,8 +63,10 @@ typedef struct {
     const rrnn_couplings *J;
     int64_t n;
     int64_t W;                 /* words per bit-packed row */
-    int hb, hd, hs;            /* which terms are present */
-    double bs, ds, ss;         /* their scales */
+    int hb, hd, hs, hl;        /* which terms are present */
+    double bs, ds, ss, ls;     /* their scales */
+    int64_t lp, lw;            /* low-rank term: patterns, words per lr_bits_t row */
+    const int32_t *lr_matrix;  /* (n, n) low-rank matrix, exhaustive count only */
     double self;               /* self coupling */
     int act;                   /* RRNN_ACT_* */
     const rrnn_kernels *K;     /* SIMD variant */
@@ -71,7 +74,7 @@ typedef struct {
 
 /* The local field, in exactly the order of the specification. */
 static inline double rrnn_field(const rrnn_ctx *c, int64_t ab, int64_t ad, int64_t as,
-                                int8_t xi, double bias)
+                                int64_t al, int8_t xi, double bias)
 {
     double h = 0.0;
     if (c->hb)
@@ -80,6 +83,8 @@ static inline double rrnn_field(const rrnn_ctx *c, int64_t ab, int64_t ad, int64
         h += (double)ad * c->ds;
     if (c->hs)
         h += (double)as * c->ss;
+    if (c->hl)
+        h += (double)al * c->ls;
     h += c->self * (double)xi;
     h += bias;
     return h;
@@ -88,6 +93,18 @@ static inline double rrnn_field(const rrnn_ctx *c, int64_t ab, int64_t ad, int64
 static inline int8_t rrnn_activate(double h, int act)
 {
     return h >= 0.0 ? (int8_t)1 : (act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0);
+}
+
+/* Glauber rule for unit i: whether it takes the high value, with u the
+ * uniform of index i in the noise stream whose seed is s (rrnn_stream_seed).
+ * The same float operations as numpy_ref.glauber_high; exp overflows to
+ * +inf, which gives the low value. */
+static inline int rrnn_glauber_high(double h, double beta, uint64_t s, int64_t i)
+{
+    const uint64_t r = rrnn_mix64(s + ((uint64_t)i + 1) * RRNN_GOLDEN);
+    const double u = (double)(r >> 11) * 0x1p-53;
+    const double z = -2.0 * beta * h;
+    return u < 1.0 / (1.0 + exp(z));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -107,6 +124,13 @@ struct rrnn_kernels {
     void (*daxpy)(const int32_t *col, int64_t i0, int64_t i1, int64_t delta, int64_t *acc);
     /* XOR of d[0 .. n). */
     uint64_t (*xorsum)(const uint64_t *d, int64_t n);
+    /* Low-rank term: sum of M[mu] over the set bits mu < p of one row of
+     * lr_bits_t (|M| < 2^25). */
+    int64_t (*lrneg)(const uint64_t *bits, const int32_t *M, int64_t p);
+    /* M[mu] += delta * (1 - 2*bit_mu(bits)) for mu in [m0, m1); m0 % 64 == 0. */
+    void (*lrupd)(const uint64_t *bits, int64_t m0, int64_t m1, int32_t delta, int32_t *M);
+    /* sum_j a[j] * x[j] over j in [0, n), n < 2^31. */
+    int64_t (*bdot)(const int8_t *a, const int8_t *x, int64_t n);
     /* Fixed points among Gray codes k0 <= k < k1 (see rrnn_count.c);
      * bd may be NULL (then fields are evaluated in floating point). */
     int64_t (*count_range)(const rrnn_ctx *c, const double *bias, const rrnn_fp_bounds *bd,
@@ -136,6 +160,48 @@ RRNN_HIDDEN void rrnn_free(void *p);
 /* Bit-packs x (n int8): bit j set when x[j] == v.  Returns the number of set
  * bits.  out has W words; padding bits are 0. */
 RRNN_HIDDEN int64_t rrnn_pack_eq(const int8_t *x, int64_t n, int8_t v, uint64_t *out);
+
+/* Low-rank term: acc_lr[i] of a state with value xi at unit i, from its
+ * overlaps M and their sum T:  sum_mu xi[mu][i] M[mu] = T - 2 (sum of M[mu]
+ * where xi[mu][i] = -1), minus the diagonal p xi. */
+static inline int64_t rrnn_lr_acc(const rrnn_ctx *c, int64_t i, const int32_t *M, int64_t T,
+                                  int8_t xi)
+{
+    return T - 2 * c->K->lrneg(c->J->lr_bits_t + i * c->lw, M, c->lp) - c->lp * (int64_t)xi;
+}
+
+/* Low-rank term: overlaps M[mu] = sum_j xi[mu][j] x[j] for mu in [m0, m1). */
+static inline void rrnn_lr_overlaps(const rrnn_ctx *c, const int8_t *x, int64_t m0, int64_t m1,
+                                    int32_t *M)
+{
+    for (int64_t mu = m0; mu < m1; mu++)
+        M[mu] = (int32_t)c->K->bdot(c->J->lr_patterns + mu * c->n, x, c->n);
+}
+
+/* Low-rank term: sum_mu M[mu]. */
+static inline int64_t rrnn_lr_total(const int32_t *M, int64_t p)
+{
+    int64_t T = 0;
+    for (int64_t mu = 0; mu < p; mu++)
+        T += M[mu];
+    return T;
+}
+
+/* Low-rank term: the change of T when unit j changes by delta,
+ * delta * sum_mu xi[mu][j] = delta * (p - 2 popcount(row j of lr_bits_t)). */
+static inline int64_t rrnn_lr_dtotal(const rrnn_ctx *c, int64_t j, int64_t delta)
+{
+    const uint64_t *row = c->J->lr_bits_t + j * c->lw;
+    const int64_t rem = c->lp & 63;
+    int64_t neg = 0;
+    for (int64_t w = 0; w < c->lw; w++) {
+        uint64_t word = row[w];
+        if (w == c->lw - 1 && rem)
+            word &= ((uint64_t)1 << rem) - 1; /* as lrneg: padding never counts */
+        neg += __builtin_popcountll(word);
+    }
+    return delta * (c->lp - 2 * neg);
+}
 
 /* Sparse term: sum over CSR row i of val*x[idx] with idx != i. */
 static inline int64_t rrnn_sparse_row(const rrnn_couplings *J, int64_t i, const int8_t *x)

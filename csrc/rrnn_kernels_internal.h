@@ -437,16 +437,170 @@ RK_TGT static uint64_t RK_SFX(rk_xorsum)(const uint64_t *d, int64_t n)
 }
 
 /* ------------------------------------------------------------------------ */
+/* low-rank term: overlaps M (int32) against the bit-packed pattern transpose */
+/* ------------------------------------------------------------------------ */
+
+/* Sum of M[mu] over the set bits mu < p of bits.  |M| <= 2^25 - 1, so an
+ * int32 lane sums 64 values exactly before it is widened to int64. */
+RK_TGT static int64_t RK_SFX(rk_lrneg)(const uint64_t *bits, const int32_t *M, int64_t p)
+{
+    const int64_t full = p >> 6, rem = p & 63;
+    int64_t w = 0;
+#if RK_LEVEL == 2
+    /* masks straight from memory, 16 bits at a time: no shifts of mask
+     * registers on the critical path */
+    const __mmask16 *k16 = (const __mmask16 *)bits;
+    __m512i tot = _mm512_setzero_si512(); /* 8 int64 lanes */
+    while (w < full) {
+        /* one value per lane of each of a0..a3 per word: 64 in their sum */
+        const int64_t wend = w + 16 < full ? w + 16 : full;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (; w < wend; w++) {
+            const int32_t *m = M + 64 * w;
+            a0 = _mm512_mask_add_epi32(a0, k16[4 * w], a0, _mm512_loadu_si512(m));
+            a1 = _mm512_mask_add_epi32(a1, k16[4 * w + 1], a1,
+                                       _mm512_loadu_si512(m + 16));
+            a2 = _mm512_mask_add_epi32(a2, k16[4 * w + 2], a2,
+                                       _mm512_loadu_si512(m + 32));
+            a3 = _mm512_mask_add_epi32(a3, k16[4 * w + 3], a3,
+                                       _mm512_loadu_si512(m + 48));
+        }
+        const __m512i a = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));
+        tot = _mm512_add_epi64(tot, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)));
+        tot = _mm512_add_epi64(tot, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(a, 1)));
+    }
+    if (rem) { /* partial word: padding bits and lanes >= p never count */
+        const uint64_t word = bits[full] & (((uint64_t)1 << rem) - 1);
+        const int32_t *m = M + 64 * full;
+        __m512i a = _mm512_setzero_si512();
+        for (int q = 0; q < 4; q++) {
+            const __mmask16 k = (__mmask16)(word >> (16 * q));
+            a = _mm512_add_epi32(a, _mm512_maskz_loadu_epi32(k, m + 16 * q));
+        }
+        tot = _mm512_add_epi64(tot, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)));
+        tot = _mm512_add_epi64(tot, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(a, 1)));
+    }
+    return _mm512_reduce_add_epi64(tot);
+#elif RK_LEVEL == 1
+    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    __m256i tot = _mm256_setzero_si256(); /* 4 int64 lanes */
+    while (w < full) {
+        /* two values per lane of each of a[0..3] per word: 64 in their sum */
+        const int64_t wend = w + 8 < full ? w + 8 : full;
+        __m256i a[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                        _mm256_setzero_si256()};
+        for (; w < wend; w++) {
+            const uint64_t word = bits[w];
+            const int32_t *m = M + 64 * w;
+            for (int q = 0; q < 8; q++) {
+                __m256i k = _mm256_set1_epi32((int)((word >> (8 * q)) & 0xFF));
+                k = _mm256_cmpeq_epi32(_mm256_and_si256(k, sel), sel);
+                a[q & 3] = _mm256_add_epi32(
+                    a[q & 3], _mm256_and_si256(k, _mm256_loadu_si256((const __m256i *)(m + 8 * q))));
+            }
+        }
+        const __m256i v = _mm256_add_epi32(_mm256_add_epi32(a[0], a[1]), _mm256_add_epi32(a[2], a[3]));
+        tot = _mm256_add_epi64(tot, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)));
+        tot = _mm256_add_epi64(tot, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
+    }
+    int64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, tot);
+    int64_t s = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+#else
+    int64_t s = 0;
+    for (; w < full; w++) {
+        const uint64_t word = bits[w];
+        const int32_t *m = M + 64 * w;
+        int64_t t = 0;
+        for (int k = 0; k < 64; k++)
+            t += (int64_t)m[k] & -(int64_t)((word >> k) & 1u);
+        s += t;
+    }
+#endif
+#if RK_LEVEL != 2
+    if (rem) {
+        const uint64_t word = bits[full];
+        const int32_t *m = M + 64 * full;
+        for (int64_t k = 0; k < rem; k++)
+            s += (int64_t)m[k] & -(int64_t)((word >> k) & 1u);
+    }
+    return s;
+#endif
+}
+
+/* M[mu] += delta * (1 - 2 bit_mu) for mu in [m0, m1), m0 % 64 == 0. */
+RK_TGT static void RK_SFX(rk_lrupd)(const uint64_t *bits, int64_t m0, int64_t m1, int32_t delta,
+                                    int32_t *M)
+{
+    int64_t mu = m0;
+#if RK_LEVEL == 2
+    const __m512i d = _mm512_set1_epi32(delta);
+    for (; mu + 64 <= m1; mu += 64) {
+        const uint64_t word = bits[mu >> 6];
+        for (int q = 0; q < 4; q++) {
+            __m512i v = _mm512_loadu_si512((const void *)(M + mu + 16 * q));
+            const __mmask16 k = (__mmask16)(word >> (16 * q));
+            v = _mm512_mask_sub_epi32(_mm512_add_epi32(v, d), k, v, d);
+            _mm512_storeu_si512((void *)(M + mu + 16 * q), v);
+        }
+    }
+    if (mu < m1) {
+        const uint64_t word = bits[mu >> 6];
+        for (int q = 0; q < 4 && mu + 16 * q < m1; q++) {
+            const int64_t left = m1 - (mu + 16 * q);
+            const __mmask16 lanes = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+            __m512i v = _mm512_maskz_loadu_epi32(lanes, (const void *)(M + mu + 16 * q));
+            const __mmask16 k = (__mmask16)(word >> (16 * q));
+            v = _mm512_mask_sub_epi32(_mm512_add_epi32(v, d), k, v, d);
+            _mm512_mask_storeu_epi32((void *)(M + mu + 16 * q), lanes, v);
+        }
+        mu = m1;
+    }
+#elif RK_LEVEL == 1
+    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i d = _mm256_set1_epi32(delta), d2 = _mm256_set1_epi32(2 * delta);
+    for (; mu + 64 <= m1; mu += 64) {
+        const uint64_t word = bits[mu >> 6];
+        for (int q = 0; q < 8; q++) {
+            __m256i k = _mm256_set1_epi32((int)((word >> (8 * q)) & 0xFF));
+            k = _mm256_cmpeq_epi32(_mm256_and_si256(k, sel), sel);
+            __m256i *pm = (__m256i *)(M + mu + 8 * q);
+            _mm256_storeu_si256(pm, _mm256_add_epi32(_mm256_loadu_si256(pm),
+                                                     _mm256_sub_epi32(d, _mm256_and_si256(k, d2))));
+        }
+    }
+#endif
+    const int32_t d2s = 2 * delta;
+    for (; mu < m1; mu += 64) {
+        const uint64_t word = bits[mu >> 6];
+        const int64_t m = m1 - mu < 64 ? m1 - mu : 64;
+        int32_t *a = M + mu;
+        for (int64_t b = 0; b < m; b++)
+            a[b] += delta - d2s * (int32_t)((word >> b) & 1u);
+    }
+}
+
+/* sum_j a[j] x[j] of int8 vectors; the int32 sum is exact for n < 2^31 and
+ * values in {-1, 0, 1}. */
+RK_TGT static int64_t RK_SFX(rk_bdot)(const int8_t *a, const int8_t *x, int64_t n)
+{
+    int32_t s = 0;
+    for (int64_t j = 0; j < n; j++)
+        s += (int32_t)a[j] * (int32_t)x[j];
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
 /* exhaustive fixed-point count over a range of Gray codes                   */
 /* ------------------------------------------------------------------------ */
 
 /* Float path: evaluate the fields of every unit until one is unstable. */
 RK_TGT RK_INLINE int RK_SFX(rk_is_fixed)(const rrnn_ctx *c, const double *bias,
                                          const int8_t *x, const int64_t *ab, const int64_t *ad,
-                                         const int64_t *as)
+                                         const int64_t *as, const int64_t *al)
 {
     for (int64_t i = 0; i < c->n; i++) {
-        double h = rrnn_field(c, ab[i], ad[i], as[i], x[i], bias[i]);
+        double h = rrnn_field(c, ab[i], ad[i], as[i], al[i], x[i], bias[i]);
         if (rrnn_activate(h, c->act) != x[i])
             return 0;
     }
@@ -485,9 +639,9 @@ RK_TGT RK_INLINE int RK_SFX(rk_is_fixed_int)(int64_t n, const int64_t *acc, uint
 }
 
 #if RK_LEVEL == 2
-/* Integer path with the accumulators of one bit-packed or dense term held
- * in five zmm registers (n <= 40): no store-to-load forwarding through
- * memory on the critical path.  Lanes >= n drift but are never tested
+/* Integer path with the accumulators of one bit-packed, dense or low-rank
+ * term held in five zmm registers (n <= 40): no store-to-load forwarding
+ * through memory on the critical path.  Lanes >= n drift but are never tested
  * (their bounds accept everything). */
 RK_TGT static int64_t RK_SFX(rk_count_reg)(const rrnn_ctx *c, const rrnn_fp_bounds *bd,
                                            const int64_t *acc0, uint64_t g, uint64_t k0,
@@ -534,8 +688,8 @@ RK_TGT static int64_t RK_SFX(rk_count_reg)(const rrnn_ctx *c, const rrnn_fp_boun
             for (int q = 0; q < 5; q++)
                 if (q == qu)
                     a[q] = _mm512_mask_sub_epi64(a[q], (__mmask8)(1u << (u & 7)), a[q], d);
-        } else {
-            const int32_t *col = J->dense_cols + u * n;
+        } else { /* an int32 column: dense, or the low-rank matrix */
+            const int32_t *col = (c->hd ? J->dense_cols : c->lr_matrix) + u * n;
             for (int q = 0; q < nq; q++) {
                 __mmask8 lanes = (__mmask8)(n - 8 * q >= 8 ? 0xFFu : (1u << (n - 8 * q)) - 1u);
                 __m512i v = _mm512_cvtepi32_epi64(
@@ -564,13 +718,13 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
     const int64_t n = c->n, W = c->W;
     const int8_t lo = c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
     int8_t x[RRNN_ENUM_PAD];
-    int64_t ab[RRNN_ENUM_PAD], ad[RRNN_ENUM_PAD], as[RRNN_ENUM_PAD];
+    int64_t ab[RRNN_ENUM_PAD], ad[RRNN_ENUM_PAD], as[RRNN_ENUM_PAD], al[RRNN_ENUM_PAD];
     if (k0 >= k1)
         return 0;
     uint64_t g = k0 ^ (k0 >> 1);
     for (int64_t u = 0; u < RRNN_ENUM_PAD; u++) {
         x[u] = (u < n && ((g >> u) & 1u)) ? (int8_t)1 : lo;
-        ab[u] = ad[u] = as[u] = 0;
+        ab[u] = ad[u] = as[u] = al[u] = 0;
     }
     for (int64_t i = 0; i < n; i++) {
         if (c->hb) {
@@ -586,14 +740,17 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
                     (int64_t)J->dense_rows[i * n + i] * x[i];
         if (c->hs)
             as[i] = rrnn_sparse_row(J, i, x);
+        if (c->hl) /* the matrix has a zero diagonal */
+            al[i] = RK_SFX(rk_ddot_in)(c->lr_matrix + i * n, x, n);
     }
-    const int64_t *acc1 = c->hb ? ab : (c->hd ? ad : as); /* the single term, if bd */
+    /* the single term, if bd */
+    const int64_t *acc1 = c->hb ? ab : (c->hd ? ad : (c->hs ? as : al));
 #if RK_LEVEL == 2
     if (bd != NULL && !c->hs)
         return RK_SFX(rk_count_reg)(c, bd, acc1, g, k0, k1);
 #endif
 #define RK_FIXED() (bd ? RK_SFX(rk_is_fixed_int)(n, acc1, g, bd) \
-                       : RK_SFX(rk_is_fixed)(c, bias, x, ab, ad, as))
+                       : RK_SFX(rk_is_fixed)(c, bias, x, ab, ad, as, al))
     int64_t count = RK_FIXED();
     for (uint64_t k = k0 + 1; k < k1; k++) {
         int64_t u = __builtin_ctzll(k);
@@ -622,6 +779,8 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
         }
         if (c->hs)
             rrnn_sparse_col(J, u, delta, as);
+        if (c->hl)
+            RK_SFX(rk_daxpy_in)(c->lr_matrix + u * n, 0, n, delta, al);
         x[u] = nu;
         g ^= (uint64_t)1 << u;
         count += RK_FIXED();
@@ -632,7 +791,8 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
 
 static const rrnn_kernels RK_SFX(rk_table) = {
     RK_SFX(rk_popc), RK_SFX(rk_colupd), RK_SFX(rk_ddot), RK_SFX(rk_daxpy),
-    RK_SFX(rk_xorsum), RK_SFX(rk_count_range),
+    RK_SFX(rk_xorsum), RK_SFX(rk_lrneg), RK_SFX(rk_lrupd), RK_SFX(rk_bdot),
+    RK_SFX(rk_count_range),
 };
 
 #undef RK_RMAX

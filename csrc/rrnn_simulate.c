@@ -11,6 +11,18 @@
  * packed(x == -1) and use acc = n - x_i - 2 popcount(row_i XOR m); heaviside
  * states z are packed as P = packed(z == 1), |P| = Z, and use
  * acc = (Z - z_i) - 2 popcount(row_i AND P).
+ *
+ * Low-rank term: each trajectory keeps its overlaps M (int32, |M| <= n) and
+ * their sum msum; acc_lr[i] = msum - 2 (sum of M over the patterns where
+ * xi[mu][i] = -1) - p x_i is one O(p) masked sum over row i of lr_bits_t,
+ * and a flip of unit j adds row j to M (O(p)).  A sync step updates M (or
+ * recomputes it when many units flipped) and then evaluates every unit
+ * (O(n p), parallel over units); an async sweep evaluates each unit when
+ * its turn comes.
+ *
+ * Finite temperature (Glauber): the same loops with the rule of
+ * rrnn_glauber_high, no convergence or cycle test, exactly max_steps steps
+ * or sweeps.
  */
 #include "rrnn_internal.h"
 
@@ -102,16 +114,16 @@ static int64_t rr_async_threshold(const rrnn_ctx *c)
 static int32_t rr_next_block(const rrnn_ctx *c, double self, int64_t i0, int64_t i1,
                              const int8_t *restrict x, int8_t *restrict xn,
                              const int64_t *restrict ab, const int64_t *restrict ad,
-                             const int64_t *restrict as, const double *restrict bias,
-                             int32_t *restrict f)
+                             const int64_t *restrict as, const int64_t *restrict al,
+                             const double *restrict bias, int32_t *restrict f)
 {
     rrnn_ctx cc = *c;
     cc.self = self;
     const int sign = cc.act == RRNN_ACT_SIGN;
     int32_t m = 0;
     for (int64_t i = i0; i < i1; i++) {
-        double h = rrnn_field(&cc, cc.hb ? ab[i] : 0, cc.hd ? ad[i] : 0, cc.hs ? as[i] : 0, x[i],
-                              bias[i]);
+        double h = rrnn_field(&cc, cc.hb ? ab[i] : 0, cc.hd ? ad[i] : 0, cc.hs ? as[i] : 0,
+                              cc.hl ? al[i] : 0, x[i], bias[i]);
         /* branch free: the sign of h is unpredictable */
         const int ge = h >= 0.0;
         const int8_t v = (int8_t)(sign ? 2 * ge - 1 : ge);
@@ -122,15 +134,50 @@ static int32_t rr_next_block(const rrnn_ctx *c, double self, int64_t i0, int64_t
     return m;
 }
 
+/* rr_next_block with Glauber updates at inverse temperature beta; ns is the
+ * seed of this trajectory's noise stream for this step. */
+static int32_t rr_next_block_glauber(const rrnn_ctx *c, double self, int64_t i0, int64_t i1,
+                                     const int8_t *restrict x, int8_t *restrict xn,
+                                     const int64_t *restrict ab, const int64_t *restrict ad,
+                                     const int64_t *restrict as, const int64_t *restrict al,
+                                     const double *restrict bias, int32_t *restrict f,
+                                     double beta, uint64_t ns)
+{
+    rrnn_ctx cc = *c;
+    cc.self = self;
+    const int8_t lo = cc.act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
+    int32_t m = 0;
+    for (int64_t i = i0; i < i1; i++) {
+        double h = rrnn_field(&cc, cc.hb ? ab[i] : 0, cc.hd ? ad[i] : 0, cc.hs ? as[i] : 0,
+                              cc.hl ? al[i] : 0, x[i], bias[i]);
+        const int8_t v = rrnn_glauber_high(h, beta, ns, i) ? (int8_t)1 : lo;
+        xn[i] = v;
+        f[m] = (int32_t)i;
+        m += v != x[i];
+    }
+    return m;
+}
+
+/* Patterns per task of the parallel overlap updates: whole words, about four
+ * tasks per thread and trajectory. */
+static int64_t rr_lr_chunk(const rrnn_ctx *c, int nt)
+{
+    int64_t words = (c->lw + 4 * (int64_t)nt - 1) / (4 * (int64_t)nt);
+    return 64 * (words < 1 ? 1 : words);
+}
+
 /* ------------------------------------------------------------------------ */
 /* synchronous dynamics, a batch in lock step                                */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
     int8_t *x, *xn, *snap;
-    int64_t *ab, *ad, *as;
+    int64_t *ab, *ad, *as, *al;
     uint64_t *pk;
     int64_t Z;
+    int32_t *M;      /* low-rank overlaps (p,) and their sum */
+    int64_t msum;
+    int lr_full;     /* recompute M from scratch (else: from last step's flips) */
     int32_t *fl[2];  /* flipped units, by block segment; [cur] = last step's */
     int32_t *cnt[2]; /* flips per block */
     int cur;
@@ -160,17 +207,20 @@ static void rr_release(rr_pool *pool)
     pool->np = 0;
 }
 
-/* Runs trajectories b0 .. b0+nb-1 with nt threads. */
+/* Runs trajectories b0 .. b0+nb-1 with nt threads; Glauber updates when
+ * glauber (see rrnn_simulate). */
 static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb,
                        const double *bias, int64_t bias_stride, const double *selfs,
-                       int64_t max_steps,
+                       int64_t max_steps, int glauber, double beta, uint64_t noise_key,
                        int64_t *steps, uint8_t *conv, int64_t *period, int nt)
 {
     const rrnn_couplings *J = c->J;
-    const int64_t n = c->n, W = c->W;
+    const int64_t n = c->n, W = c->W, p = c->lp;
     const int64_t BS = rrnn_block_rows(n, nt, 16);
     const int64_t nblk = (n + BS - 1) / BS;
     const int64_t thr = rr_sync_threshold(c);
+    const int64_t CH = c->hl ? rr_lr_chunk(c, nt) : 64;
+    const int64_t nch = (p + CH - 1) / CH;
     const int8_t pv = rr_packval(c);
     rr_pool pool = {{0}, 0};
     size_t un = (size_t)n, ub = (size_t)nb;
@@ -184,12 +234,15 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
     int64_t *dbuf = c->hd ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
     int64_t *sbuf = c->hs ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
     uint64_t *pbuf = c->hb ? rr_take(&pool, sizeof(uint64_t) * (size_t)W * ub) : NULL;
+    int64_t *lbuf = c->hl ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
+    int32_t *mbuf = c->hl ? rr_take(&pool, sizeof(int32_t) * (size_t)p * ub) : NULL;
     /* per-step lists: active, full, incremental, and the full set's arrays */
     int64_t *lists = rr_take(&pool, sizeof(int64_t) * 3 * ub);
     void **fptr = rr_take(&pool, sizeof(void *) * 6 * ub);
     int64_t *fZ = rr_take(&pool, sizeof(int64_t) * ub);
     if (!T || !xalt || !snap || !fl || !cnt || !lists || !fptr || !fZ ||
-        (c->hb && (!abuf || !pbuf)) || (c->hd && !dbuf) || (c->hs && !sbuf)) {
+        (c->hb && (!abuf || !pbuf)) || (c->hd && !dbuf) || (c->hs && !sbuf) ||
+        (c->hl && (!lbuf || !mbuf))) {
         rr_release(&pool);
         return RRNN_ERR_NOMEM;
     }
@@ -209,6 +262,10 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
         tr->ab = c->hb ? abuf + k * n : NULL;
         tr->ad = c->hd ? dbuf + k * n : NULL;
         tr->as = c->hs ? sbuf + k * n : NULL;
+        tr->al = c->hl ? lbuf + k * n : NULL;
+        tr->M = c->hl ? mbuf + k * p : NULL;
+        tr->msum = 0;
+        tr->lr_full = 1;
         tr->pk = c->hb ? pbuf + k * W : NULL;
         tr->Z = c->hb ? rrnn_pack_eq(tr->x, n, pv, tr->pk) : 0;
         tr->fl[0] = fl + (2 * k) * n;
@@ -249,7 +306,8 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                     I[nI++] = k;
                 }
             }
-            done = nA == 0;
+            /* Glauber: exactly max_steps steps, no final fixed-point test */
+            done = nA == 0 || (glauber && t == max_steps);
             final = t == max_steps;
         }
         if (done)
@@ -266,6 +324,29 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                         rrnn_sparse_col(J, f[e], rr_delta(c, tr->x[f[e]]), tr->as);
                 }
             }
+        }
+
+        /* Low-rank overlaps of the current states, by chunks of patterns:
+         * from scratch, or the last step's flips added. */
+        if (c->hl) {
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t q = 0; q < nA * nch; q++) {
+                rr_sync_traj *tr = &T[A[q / nch]];
+                const int64_t m0 = (q % nch) * CH, m1 = m0 + CH < p ? m0 + CH : p;
+                if (tr->lr_full) {
+                    rrnn_lr_overlaps(c, tr->x, m0, m1, tr->M);
+                    continue;
+                }
+                for (int64_t blk = 0; blk < nblk; blk++) {
+                    const int32_t *f = tr->fl[tr->cur] + blk * BS;
+                    for (int32_t e = 0; e < tr->cnt[tr->cur][blk]; e++)
+                        c->K->lrupd(J->lr_bits_t + (int64_t)f[e] * c->lw, m0, m1,
+                                    (int32_t)rr_delta(c, tr->x[f[e]]), tr->M);
+                }
+            }
+#pragma omp for schedule(static)
+            for (int64_t q = 0; q < nA; q++)
+                T[A[q]].msum = rrnn_lr_total(T[A[q]].M, p);
         }
 
         /* Per block of units: bring the accumulators up to date (full or
@@ -301,9 +382,22 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
             for (int64_t q = 0; q < nA; q++) {
                 const int64_t k = A[q];
                 rr_sync_traj *tr = &T[k];
-                tr->cnt[1 - tr->cur][blk] = rr_next_block(
-                    c, selfs[b0 + k], i0, i1, tr->x, tr->xn, tr->ab, tr->ad, tr->as,
-                    bias + (b0 + k) * bias_stride, tr->fl[1 - tr->cur] + i0);
+                if (c->hl)
+                    for (int64_t i = i0; i < i1; i++)
+                        tr->al[i] = rrnn_lr_acc(c, i, tr->M, tr->msum, tr->x[i]);
+                const double *bk = bias + (b0 + k) * bias_stride;
+                int32_t *fk = tr->fl[1 - tr->cur] + i0;
+                if (glauber) {
+                    const uint64_t ns =
+                        rrnn_stream_seed(noise_key, ((uint64_t)(b0 + k) << 32) | (uint64_t)t);
+                    tr->cnt[1 - tr->cur][blk] = rr_next_block_glauber(
+                        c, selfs[b0 + k], i0, i1, tr->x, tr->xn, tr->ab, tr->ad, tr->as, tr->al,
+                        bk, fk, beta, ns);
+                } else {
+                    tr->cnt[1 - tr->cur][blk] = rr_next_block(
+                        c, selfs[b0 + k], i0, i1, tr->x, tr->xn, tr->ab, tr->ad, tr->as, tr->al,
+                        bk, fk);
+                }
             }
         }
 
@@ -316,6 +410,21 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
             int64_t flips = 0;
             for (int64_t blk = 0; blk < nblk; blk++)
                 flips += tr->cnt[nx][blk];
+            /* recomputing M costs about as much as n/2 flips */
+            tr->lr_full = 2 * flips > n;
+            if (glauber) {
+                /* commit even an unchanged state: the flip lists must be this
+                 * step's (empty) ones */
+                int8_t *tmp = tr->x;
+                tr->x = tr->xn;
+                tr->xn = tmp;
+                tr->cur = nx;
+                tr->steps += flips > 0;
+                tr->full = flips > thr;
+                if (c->hb && tr->full)
+                    tr->Z = rrnn_pack_eq(tr->x, n, pv, tr->pk);
+                continue;
+            }
             if (final || flips == 0) {
                 tr->conv = flips == 0;
                 tr->period = flips == 0 ? 0 : -1;
@@ -366,6 +475,7 @@ typedef struct {
     int32_t *perm;
     int64_t *ab, *ad, *as;
     uint64_t *pk;
+    int32_t *M; /* low-rank overlaps */
 } rr_async_scratch;
 
 static int rr_async_alloc(const rrnn_ctx *c, rr_async_scratch *s)
@@ -376,7 +486,9 @@ static int rr_async_alloc(const rrnn_ctx *c, rr_async_scratch *s)
     s->ad = c->hd ? rrnn_alloc(sizeof(int64_t) * un) : NULL;
     s->as = c->hs ? rrnn_alloc(sizeof(int64_t) * un) : NULL;
     s->pk = c->hb ? rrnn_alloc(sizeof(uint64_t) * (size_t)c->W) : NULL;
-    if (!s->perm || (c->hb && (!s->ab || !s->pk)) || (c->hd && !s->ad) || (c->hs && !s->as))
+    s->M = c->hl ? rrnn_alloc(sizeof(int32_t) * (size_t)c->lp) : NULL;
+    if (!s->perm || (c->hb && (!s->ab || !s->pk)) || (c->hd && !s->ad) || (c->hs && !s->as) ||
+        (c->hl && !s->M))
         return RRNN_ERR_NOMEM;
     return RRNN_OK;
 }
@@ -388,6 +500,7 @@ static void rr_async_free(rr_async_scratch *s)
     rrnn_free(s->ad);
     rrnn_free(s->as);
     rrnn_free(s->pk);
+    rrnn_free(s->M);
 }
 
 /* Full accumulators of one state, rows split among nt threads.  With
@@ -406,8 +519,24 @@ static void rr_full_one(const rrnn_ctx *c, int8_t *x, const uint64_t *pk, int64_
     }
 }
 
+/* Units ahead of the current one whose lr_bits_t rows an async sweep
+ * prefetches (about a memory latency of work at small p). */
+#define RR_LR_AHEAD 2
+
+/* Low-rank overlaps of one state, patterns split among nt threads. */
+static void rr_overlaps_one(const rrnn_ctx *c, const int8_t *x, int32_t *M, int nt)
+{
+    const int64_t p = c->lp, CH = rr_lr_chunk(c, nt), nch = (p + CH - 1) / CH;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && nch > 1)
+    for (int64_t q = 0; q < nch; q++)
+        rrnn_lr_overlaps(c, x, q * CH, (q + 1) * CH < p ? (q + 1) * CH : p, M);
+}
+
+/* One trajectory (batch row b), asynchronous sweeps in the orders of key;
+ * Glauber updates with the noise of noise_key when glauber. */
 static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, int8_t *x,
                          int64_t b, const double *bias, int64_t max_steps, uint64_t key,
+                         int glauber, double beta, uint64_t noise_key,
                          int64_t *steps, uint8_t *conv, int64_t *period, int nt)
 {
     rrnn_ctx cc = *c0;
@@ -422,6 +551,8 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
     int32_t *perm = s->perm;
     int64_t *ab = s->ab, *ad = s->ad, *as = s->as;
     uint64_t *pk = s->pk;
+    int32_t *M = s->M;
+    int64_t msum = 0; /* sum of M */
     int64_t Z = c->hb ? rrnn_pack_eq(x, n, pv, pk) : 0;
     int64_t nsteps = 0;
     int converged = 0;
@@ -429,6 +560,10 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
     int64_t last_flips = 0;
 
     rr_full_one(c, x, pk, Z, ab, ad, as, 0, nt);
+    if (c->hl) {
+        rr_overlaps_one(c, x, M, nt);
+        msum = rrnn_lr_total(M, c->lp);
+    }
 
     for (int64_t t = 0; t < max_steps; t++) {
         if (c->hb && !valid && last_flips <= thr) {
@@ -445,9 +580,18 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
             perm[i] = perm[j];
             perm[j] = tmp;
         }
+        const uint64_t ns =
+            glauber ? rrnn_stream_seed(noise_key, ((uint64_t)b << 32) | (uint64_t)t) : 0;
         int64_t changed = 0;
         for (int64_t k = 0; k < n; k++) {
             const int64_t i = perm[k];
+            if (c->hl && k + RR_LR_AHEAD < n) {
+                /* the units come in random order: fetch a later unit's
+                 * pattern bits now */
+                const char *r = (const char *)(J->lr_bits_t + perm[k + RR_LR_AHEAD] * c->lw);
+                for (int64_t off = 0; off < 8 * c->lw; off += 64)
+                    __builtin_prefetch(r + off);
+            }
             int64_t a = 0;
             if (c->hb) {
                 if (valid) {
@@ -460,8 +604,13 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
                     a = rr_binacc(c, p, x[i], Z);
                 }
             }
-            double h = rrnn_field(c, a, c->hd ? ad[i] : 0, c->hs ? as[i] : 0, x[i], bias[i]);
-            int8_t v = h >= 0.0 ? (int8_t)1 : lo;
+            const int64_t al = c->hl ? rrnn_lr_acc(c, i, M, msum, x[i]) : 0;
+            double h = rrnn_field(c, a, c->hd ? ad[i] : 0, c->hs ? as[i] : 0, al, x[i], bias[i]);
+            int8_t v;
+            if (glauber)
+                v = rrnn_glauber_high(h, beta, ns, i) ? (int8_t)1 : lo;
+            else
+                v = h >= 0.0 ? (int8_t)1 : lo;
             if (v == x[i])
                 continue;
             const int64_t d = rr_delta(c, v);
@@ -480,25 +629,34 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
             }
             if (c->hs)
                 rrnn_sparse_col(J, i, d, as);
+            if (c->hl) {
+                c->K->lrupd(J->lr_bits_t + i * c->lw, 0, c->lp, (int32_t)d, M);
+                msum += rrnn_lr_dtotal(c, i, d);
+            }
             x[i] = v;
             changed++;
             if (valid && c->hb && changed > thr)
                 valid = 0; /* many flips: evaluate rows lazily from here on */
         }
         last_flips = changed;
+        if (glauber) { /* no convergence test */
+            nsteps += changed > 0;
+            continue;
+        }
         if (changed == 0) {
             converged = 1;
             break;
         }
         nsteps++;
     }
-    if (!converged) {
+    if (!converged && !glauber) {
         if (c->hb && !valid)
             rr_full_one(c, x, pk, Z, ab, ad, as, 1, nt);
         converged = 1;
         for (int64_t i = 0; i < n && converged; i++) {
+            const int64_t al = c->hl ? rrnn_lr_acc(c, i, M, msum, x[i]) : 0;
             double h = rrnn_field(c, c->hb ? ab[i] : 0, c->hd ? ad[i] : 0, c->hs ? as[i] : 0,
-                                  x[i], bias[i]);
+                                  al, x[i], bias[i]);
             converged = rrnn_activate(h, c->act) == x[i];
         }
     }
@@ -514,7 +672,7 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
 int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
                   const double *bias, int64_t bias_stride, const double *self_coupling,
                   int32_t activation, int32_t update, int64_t max_steps,
-                  uint64_t order_key,
+                  uint64_t order_key, double beta, uint64_t noise_key,
                   int64_t *steps, uint8_t *converged, int64_t *period,
                   rrnn_exec ex)
 {
@@ -526,15 +684,17 @@ int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
     const int64_t n = J->n;
     if (batch < 0 || max_steps < 0 || (bias_stride != 0 && bias_stride != n) ||
         (activation != RRNN_ACT_SIGN && activation != RRNN_ACT_HEAVISIDE) ||
-        (update != RRNN_UPDATE_SYNC && update != RRNN_UPDATE_ASYNC))
+        (update != RRNN_UPDATE_SYNC && update != RRNN_UPDATE_ASYNC) ||
+        isnan(beta) || beta < 0.0)
         return RRNN_ERR_ARGUMENT;
+    const int glauber = !isinf(beta);
     if (batch == 0)
         return RRNN_OK;
     if (steps == NULL || converged == NULL || period == NULL || self_coupling == NULL ||
         (n > 0 && (states == NULL || bias == NULL)))
         return RRNN_ERR_ARGUMENT;
-    /* the async order counters are (b << 32) | t */
-    if (update == RRNN_UPDATE_ASYNC &&
+    /* the async order and the noise counters are (b << 32) | t */
+    if ((update == RRNN_UPDATE_ASYNC || glauber) &&
         (batch > ((int64_t)1 << 31) || max_steps > ((int64_t)1 << 32)))
         return RRNN_ERR_ARGUMENT;
 
@@ -554,7 +714,8 @@ int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
             for (int64_t g = 0; g < ngroups; g++) {
                 int64_t lo = batch * g / ngroups, hi = batch * (g + 1) / ngroups;
                 int r = rr_sync_run(&c, states, lo, hi - lo, bias, bias_stride, self_coupling,
-                                    max_steps, steps, converged, period, 1);
+                                    max_steps, glauber, beta, noise_key, steps, converged,
+                                    period, 1);
                 if (r != RRNN_OK) {
 #pragma omp atomic write
                     status = r;
@@ -562,7 +723,8 @@ int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
             }
         } else {
             status = rr_sync_run(&c, states, 0, batch, bias, bias_stride, self_coupling,
-                                 max_steps, steps, converged, period, nt);
+                                 max_steps, glauber, beta, noise_key, steps, converged, period,
+                                 nt);
         }
         return status;
     }
@@ -574,8 +736,8 @@ int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
         if (status == RRNN_OK)
             for (int64_t b = 0; b < batch; b++)
                 rr_async_run(&c, self_coupling[b], &s, states + b * n, b,
-                             bias + b * bias_stride, max_steps, order_key, steps + b,
-                             converged + b, period + b, nt);
+                             bias + b * bias_stride, max_steps, order_key, glauber, beta,
+                             noise_key, steps + b, converged + b, period + b, nt);
         rr_async_free(&s);
         return status;
     }
@@ -591,8 +753,8 @@ int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
         for (int64_t b = 0; b < batch; b++)
             if (mine == RRNN_OK)
                 rr_async_run(&c, self_coupling[b], &s, states + b * n, b,
-                             bias + b * bias_stride, max_steps, order_key, steps + b,
-                             converged + b, period + b, 1);
+                             bias + b * bias_stride, max_steps, order_key, glauber, beta,
+                             noise_key, steps + b, converged + b, period + b, 1);
         rr_async_free(&s);
     }
     return status;

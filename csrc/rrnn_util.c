@@ -49,6 +49,12 @@ int rrnn_check_couplings(const rrnn_couplings *J, int need_cols)
     }
     if (J->dense_rows != NULL && need_cols && J->dense_cols == NULL)
         return RRNN_ERR_ARGUMENT;
+    if (J->lr_patterns != NULL) {
+        /* n < 2^25: 64 overlaps sum exactly in int32 (see lrneg) */
+        if (J->lr_bits_t == NULL || J->lr_p < 1 || J->lr_p >= ((int64_t)1 << 31) ||
+            J->lr_words != (J->lr_p + 63) / 64 || J->n >= ((int64_t)1 << 25))
+            return RRNN_ERR_ARGUMENT;
+    }
     if (J->sp_row_ptr != NULL) {
         int64_t nnz = J->sp_row_ptr[J->n];
         if (nnz < 0 || (nnz > 0 && (J->sp_row_idx == NULL || J->sp_row_val == NULL)))
@@ -70,9 +76,14 @@ void rrnn_ctx_init(rrnn_ctx *c, const rrnn_couplings *J, int act, double self, r
     c->hb = J->bin_rows != NULL;
     c->hd = J->dense_rows != NULL;
     c->hs = J->sp_row_ptr != NULL;
+    c->hl = J->lr_patterns != NULL;
     c->bs = J->bin_scale;
     c->ds = J->dense_scale;
     c->ss = J->sparse_scale;
+    c->ls = J->lr_scale;
+    c->lp = c->hl ? J->lr_p : 0;
+    c->lw = c->hl ? J->lr_words : 0;
+    c->lr_matrix = NULL;
     c->self = self;
     c->act = act;
     c->K = rrnn_kernels_for(ex.simd);

@@ -91,6 +91,26 @@ def test_simulate_matches_reference(fast_backend, kind, activation, update, self
 
 @pytest.mark.parametrize("kind", list(CASES))
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
+@pytest.mark.parametrize("update", ["sync", "async"])
+def test_glauber_matches_reference(fast_backend, kind, activation, update):
+    """Finite temperature: counter-based noise, so exact agreement at 1 and 2 threads."""
+    rng = np.random.default_rng(zlib.crc32(f"glauber/{kind}/{activation}/{update}".encode()))
+    s0, field, threshold = _inputs(kind, activation, "batch-field", rng)
+    kwargs = dict(self_coupling=0.2, field=field, threshold=threshold, activation=activation,
+                  update=update, max_steps=6, seed=13, beta=2.0)
+    ref = _reference(("glauber", kind, activation, update), CASES[kind], s0, kwargs)
+    assert not ref.converged.any() and np.all(ref.period == -1)
+    for n_threads in (1, 2):
+        got = rrnn.simulate(CASES[kind], s0, backend=fast_backend.name, n_threads=n_threads,
+                            **kwargs)
+        np.testing.assert_array_equal(got.states, ref.states)
+        np.testing.assert_array_equal(got.steps, ref.steps)
+        np.testing.assert_array_equal(got.converged, ref.converged)
+        np.testing.assert_array_equal(got.period, ref.period)
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
 def test_local_fields_match_reference(fast_backend, kind, activation, rng):
     s, field, threshold = _inputs(kind, activation, "batch-field", rng)
     kwargs = dict(self_coupling=0.3, field=field, threshold=threshold, activation=activation)

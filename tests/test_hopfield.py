@@ -96,6 +96,83 @@ def test_hebbian_in_a_sum(any_backend, rng):
     assert isinstance(both, couplings.HebbianCouplings) and both.p == P + 3
 
 
+def _c_or_skip():
+    module, reason = backends.load("c")
+    if module is None:
+        pytest.skip(f"c backend unavailable: {reason}")
+    return module
+
+
+# p > 64 and not a multiple of 64 (full and partial words of the transpose);
+# n over one block of units of the C kernels.
+J_WIDE = _hebbian(1100, 130, 8)
+
+
+@pytest.mark.parametrize("update", ["sync", "async"])
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
+@pytest.mark.parametrize("beta", [None, 1.5])
+def test_c_lowrank_many_patterns_every_simd_level_and_thread_count(monkeypatch, update,
+                                                                   activation, beta):
+    """C against the reference at p = 130, n = 1100: each SIMD level, 1 and 2 threads."""
+    module = _c_or_skip()
+    rng = np.random.default_rng(zlib.crc32(f"{update}/{activation}/{beta}".encode()))
+    low = -1 if activation == "sign" else 0
+    s0 = np.where(rng.random((3, J_WIDE.n)) < 0.5, 1, low).astype(np.int8)
+    # a cue near a pattern: some units flip, most do not
+    s0[0] = np.where((J_WIDE.patterns[1] > 0) ^ (rng.random(J_WIDE.n) < 0.15), 1, low)
+    kwargs = dict(update=update, activation=activation, beta=beta, seed=4, max_steps=4,
+                  self_coupling=0.1, field=rng.normal(0, 0.1, J_WIDE.n))
+    ref = rrnn.simulate(J_WIDE, s0, backend="numpy", **kwargs)
+    fields = rrnn.local_fields(J_WIDE, s0, activation=activation, backend="numpy")
+    levels = [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
+    for level in levels:
+        monkeypatch.setenv("RRNN_SIMD", level)
+        for n_threads in (1, 2):
+            got = rrnn.simulate(J_WIDE, s0, backend="c", n_threads=n_threads, **kwargs)
+            _assert_same(got, ref)
+        np.testing.assert_array_equal(
+            rrnn.local_fields(J_WIDE, s0, activation=activation, backend="c", n_threads=2),
+            fields, err_msg=level)
+
+
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
+def test_c_lowrank_fixed_point_count_every_simd_level(monkeypatch, activation):
+    """Exhaustive counts with the low-rank term alone (integer test) and in a sum."""
+    module = _c_or_skip()
+    J = _hebbian(16, 70, 3)
+    mixed = J + couplings.binary(16, seed=1, backend="numpy")
+    for jd in (0.0, 0.3):
+        want = rrnn.count_fixed_points(J.dense_form(), self_coupling=jd, activation=activation,
+                                       backend="numpy")
+        want_mixed = rrnn.count_fixed_points(mixed, self_coupling=jd, activation=activation,
+                                             backend="numpy")
+        for level, lvl in module.SIMD_LEVELS.items():
+            if lvl > module.detected_simd():
+                continue
+            monkeypatch.setenv("RRNN_SIMD", level)
+            assert rrnn.count_fixed_points(J, self_coupling=jd, activation=activation,
+                                           backend="c", n_threads=2) == want
+            assert rrnn.count_fixed_points(mixed, self_coupling=jd, activation=activation,
+                                           backend="c") == want_mixed
+
+
+def test_c_glauber_large_beta_and_bad_beta(rng):
+    """exp overflows to inf at large beta*|h| (the low value), as in the reference;
+    the C core refuses a negative or NaN beta."""
+    module = _c_or_skip()
+    s0 = rng.choice([-1, 1], size=(BATCH, N))
+    for update in ("sync", "async"):
+        kwargs = dict(update=update, beta=1e4, seed=6, max_steps=5, field=0.01)
+        _assert_same(rrnn.simulate(J_LR, s0, backend="c", **kwargs),
+                     rrnn.simulate(J_LR, s0, backend="numpy", **kwargs))
+    kernel = J_LR.kernel(need_cols=True, backend=module)
+    states = s0.astype(np.int8)
+    for beta in (-1.0, math.nan):
+        with pytest.raises(ValueError, match="invalid argument"):
+            module.simulate(kernel, states, np.zeros(N), np.zeros(BATCH), 0, 1, 3, 1, 1,
+                            beta=beta, noise_key=2)
+
+
 def test_finite_temperature_depends_on_seed_only(rng):
     s0 = rng.choice([-1, 1], size=(BATCH, N))
     a = rrnn.simulate(J_LR, s0, update="async", beta=1.0, seed=1, max_steps=3, backend="numba")

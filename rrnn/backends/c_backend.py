@@ -12,13 +12,15 @@ checked here for exactly the dtype the C signature expects.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
 
-from .base import KernelCouplings, n_words
+from .base import OPTIONAL_FEATURES, KernelCouplings, n_words
 
 name = "c"
+FEATURES = OPTIONAL_FEATURES
 
 try:
     import _rrnn_core
@@ -108,6 +110,14 @@ def _couplings(J: KernelCouplings, keep: list):
     s.sp_col_idx = _ptr(J.sp_col_idx, "int64_t", np.int64, keep)
     s.sp_col_val = _ptr(J.sp_col_val, "int32_t", np.int32, keep)
     s.sparse_scale = J.sparse_scale
+    if J.has_lowrank and J.lr_bits_t is None:
+        raise ValueError("KernelCouplings: the c backend needs lr_bits_t (the bit-packed "
+                         "transpose) for every use of a low-rank term")
+    s.lr_patterns = _ptr(J.lr_patterns, "int8_t", np.int8, keep)
+    s.lr_bits_t = _ptr(J.lr_bits_t, "uint64_t", np.uint64, keep)
+    s.lr_p = J.lr_p
+    s.lr_words = n_words(J.lr_p)
+    s.lr_scale = J.lr_scale
     keep.append(s)
     return s
 
@@ -154,7 +164,9 @@ def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
 
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
              self_coupling: float, activation: int, update: int, max_steps: int,
-             order_key: int, n_threads: int = 1):
+             order_key: int, n_threads: int = 1, beta: float = math.inf, noise_key: int = 0):
+    """See ``rrnn_simulate``; ``beta`` finite selects Glauber updates with
+    random numbers from ``noise_key``."""
     keep: list = []
     batch = states.shape[0]
     steps = np.zeros(batch, dtype=np.int64)
@@ -165,7 +177,7 @@ def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
         _ptr(bias, "double", np.float64, keep), _bias_stride(bias, J.n),
         _ptr(_per_row(self_coupling, batch), "double", np.float64, keep),
         int(activation), int(update), int(max_steps),
-        int(order_key),
+        int(order_key), float(beta), int(noise_key),
         _ptr(steps, "int64_t", np.int64, keep), _ptr(converged, "uint8_t", np.uint8, keep),
         _ptr(period, "int64_t", np.int64, keep), _exec(n_threads)), "simulate")
     return steps, converged.astype(bool), period
