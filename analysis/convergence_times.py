@@ -62,71 +62,98 @@ def run(args) -> storage.ResultFile:
     return result
 
 
-def load(path):
-    """update -> N -> dict(jd grid, steps (draws*inits, points), converged ...)."""
-    kind, config = storage.read_config(path)
-    grid = np.asarray(config["jd_grid"])
+def load(paths):
+    """(update, N) -> dict(grid (points,), steps and converged (draws*inits, points)).
+
+    ``paths`` is one result file or several (e.g. small sizes with a wide J_D grid
+    and large sizes with a narrower one); each (update, N) must come from one file.
+    """
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     out: dict = {}
-    for name, unit in storage.read_units(path).items():
-        a = unit["attrs"]
-        entry = out.setdefault(str(a["update"]), {}).setdefault(int(a["n"]), {"steps": [], "converged": []})
-        entry["steps"].append(unit["steps"].T)
-        entry["converged"].append(unit["converged"].T)
-    for per_n in out.values():
-        for entry in per_n.values():
+    for path in paths:
+        kind, config = storage.read_config(path)
+        if kind != KIND:
+            raise ValueError(f"{path}: expected a {KIND!r} result file, got kind {kind!r}")
+        grid = np.asarray(config["jd_grid"])
+        mine: dict = {}
+        for name, unit in storage.read_units(path).items():
+            a = unit["attrs"]
+            key = (str(a["update"]), int(a["n"]))
+            if key in out:
+                raise ValueError(f"{path}: update={key[0]} N={key[1]} is also in another file")
+            entry = mine.setdefault(key, {"grid": grid, "steps": [], "converged": []})
+            entry["steps"].append(unit["steps"].T)
+            entry["converged"].append(unit["converged"].T)
+        for entry in mine.values():
             entry["steps"] = np.concatenate(entry["steps"])          # (samples, points)
             entry["converged"] = np.concatenate(entry["converged"])
-    return grid, out
+        out.update(mine)
+    return out
 
 
-def analyse(path) -> dict:
-    """Mean T_c of converged samples, fraction converged and the power-law fit per N."""
-    grid, data = load(path)
+def analyse(paths) -> dict:
+    """(update, N) -> grid, fraction converged, mean T_c of converged samples, power-law fit."""
     table = {}
-    for update, per_n in data.items():
-        for n, e in sorted(per_n.items()):
-            conv = e["converged"]
-            frac = conv.mean(axis=0)
-            with np.errstate(invalid="ignore"):
-                mean_t = np.where(conv.sum(0) > 0, (e["steps"] * conv).sum(0) / conv.sum(0), np.nan)
-            fit = None
-            ok = frac == 1.0                        # J_D where every sample converged
-            if ok.sum() >= 5:
-                j_all = grid[np.argmax(ok)]         # first J_D with full convergence
-                sel = ok & (grid > j_all) & (mean_t > 1)
-                if sel.sum() >= 4:
-                    try:
-                        fit = fits.fit_power_law_divergence(grid[sel], mean_t[sel])
-                    except (RuntimeError, ValueError):
-                        fit = None
-            table[(update, n)] = dict(fraction=frac, mean_steps=mean_t, fit=fit)
-    return {"grid": grid, "table": table}
+    for (update, n), e in sorted(load(paths).items()):
+        grid, conv = e["grid"], e["converged"]
+        frac = conv.mean(axis=0)
+        with np.errstate(invalid="ignore"):
+            mean_t = np.where(conv.sum(0) > 0, (e["steps"] * conv).sum(0) / conv.sum(0), np.nan)
+        fit = None
+        ok = frac == 1.0                        # J_D where every sample converged
+        if ok.sum() >= 5:
+            j_all = grid[np.argmax(ok)]         # first J_D with full convergence
+            sel = ok & (grid > j_all) & (mean_t > 1)
+            if sel.sum() >= 4:
+                try:
+                    fit = fits.fit_power_law_divergence(grid[sel], mean_t[sel])
+                except (RuntimeError, ValueError):
+                    fit = None
+        table[(update, n)] = dict(grid=grid, fraction=frac, mean_steps=mean_t, fit=fit)
+    return table
 
 
-def plot(path, png=None) -> Path:
+def plot(paths, png=None) -> Path:
+    """Convergence time against J_D, one column per update rule; PNG beside the first file.
+
+    Top: mean over the converged samples (log y), with the power-law fit in the
+    legend. Bottom: every converged sample as a dot, which shows the plateaus: a
+    single trajectory's T_c(J_D) is a step function of J_D because the fields take
+    discrete values (spacing 2/sqrt(N)), so the samples of a small network pile up
+    on integer levels over visible J_D intervals.
+    """
     plt = pyplot()
-
-    res = analyse(path)
-    grid, table = res["grid"], res["table"]
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    data = load(paths)
+    table = analyse(paths)
     updates = sorted({u for u, _ in table})
-    fig, axes = plt.subplots(1, len(updates), figsize=(6.5 * len(updates), 4.5), squeeze=False)
-    for ax, update in zip(axes[0], updates):
+    fig, axes = plt.subplots(2, len(updates), figsize=(6.5 * len(updates), 9), squeeze=False)
+    for column, update in enumerate(updates):
+        top, bottom = axes[0, column], axes[1, column]
         sizes = sorted(n for u, n in table if u == update)
         colors = plt.cm.viridis(np.linspace(0, 0.9, len(sizes)))
+        unit = "sweeps" if update == "async" else "steps"
         for color, n in zip(colors, sizes):
             e = table[(update, n)]
             label = f"N={n}"
             if e["fit"] is not None:
                 f = e["fit"]
                 label += rf" ($\gamma$={f['gamma']:.2f}$\pm${1.96 * f['gamma_stderr']:.2f})"
-            ax.plot(grid, e["mean_steps"], ".-", ms=3, lw=0.8, color=color, label=label)
-        ax.set_yscale("log")
-        ax.set_xlabel(r"self-coupling $J_D$")
-        ax.set_ylabel("mean convergence time (" + ("sweeps" if update == "async" else "steps") + ")")
-        ax.set_title(f"{update} updates: converged samples only")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    return save_figure(fig, path, png)
+            top.plot(e["grid"], e["mean_steps"], ".-", ms=3, lw=0.8, color=color, label=label)
+            raw = data[(update, n)]
+            jd = np.broadcast_to(raw["grid"], raw["steps"].shape)
+            ok = raw["converged"] & (raw["steps"] > 0)
+            bottom.scatter(jd[ok], raw["steps"][ok], s=2, color=color, alpha=0.5, label=f"N={n}")
+        for ax in (top, bottom):
+            ax.set_yscale("log")
+            ax.set_xlabel(r"self-coupling $J_D$")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7, markerscale=3)
+        top.set_ylabel(f"mean convergence time ({unit})")
+        top.set_title(f"{update} updates: mean over converged samples")
+        bottom.set_ylabel(f"convergence time ({unit})")
+        bottom.set_title(f"{update}: every converged sample (plateaus)")
+    return save_figure(fig, paths[0], png)
 
 
 def main(argv=None):
@@ -140,12 +167,15 @@ def main(argv=None):
     p.add_argument("--draws", type=int, default=2)
     p.add_argument("--inits", type=int, default=4)
     p.add_argument("--max-steps", type=int, default=1000)
+    p.add_argument("--also", nargs="*", default=[],
+                   help="other convergence-time result files to draw and fit with this one")
+    p.add_argument("--png", default=None, help="figure path (default: --out with .png)")
     common_arguments(p)
     args = p.parse_args(argv)
     result = run(args)
-    png = plot(result.path)
-    res = analyse(result.path)
-    for (update, n), e in sorted(res["table"].items()):
+    paths = [result.path, *args.also]
+    png = plot(paths, args.png)
+    for (update, n), e in sorted(analyse(paths).items()):
         f = e["fit"]
         if f is not None:
             print(f"{update:5s} N={n:7d}: gamma = {f['gamma']:.3f} +- {1.96 * f['gamma_stderr']:.3f} "

@@ -6,7 +6,11 @@ against the exact annealed mean (p_+ + p_-)^N and its large-N limit
 exp(N ln[1 + erf(J_D/sqrt 2)]).
 
 Part 2: the distribution of sync cycle lengths (Brent detection) of random
-initial states at self-couplings below J_D*, at a few sizes.
+initial states at self-couplings below J_D*. Below J_D* the attractors of
+these asymmetric networks are cycles whose length grows exponentially with N
+(period-2 cycles, common in symmetric networks, are rare here), so cycles are
+only detectable within a step budget for small N: the default sizes are
+16..64, and the fraction of undetected trajectories is drawn too.
 
     python analysis/fixed_points.py --out results/fixed_points.h5
 """
@@ -75,7 +79,7 @@ def plot(path, png=None) -> Path:
     _, config = storage.read_config(path)
     units = storage.read_units(path)
     jd = np.asarray(config["jd_grid"])
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(19, 4.8), gridspec_kw=dict(width_ratios=[1.2, 1.2, 0.8]))
     sizes = sorted(int(u["attrs"]["n"]) for k, u in units.items() if k.startswith("count/"))
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(sizes))))
     for color, n in zip(colors, sizes):
@@ -84,8 +88,11 @@ def plot(path, png=None) -> Path:
         sem = counts.std(0, ddof=1) / math.sqrt(counts.shape[0])
         ax1.errorbar(jd, np.log(mean) / n, yerr=sem / mean / n, fmt="o", ms=3, color=color,
                      capsize=2, label=f"N={n} (enumeration, {counts.shape[0]} draws)")
-        ax1.plot(jd, [rrnn.annealed_log_fixed_points(n, j) / n for j in jd], "-", color=color, lw=1)
-    fine = np.linspace(jd.min(), jd.max(), 200)
+    fine = np.linspace(jd.min(), jd.max(), 400)
+    for color, n in zip(colors, sizes):
+        # the exact finite-N annealed mean is a step function of J_D: the fields
+        # of +-1/sqrt(N) couplings take discrete values
+        ax1.plot(fine, [rrnn.annealed_log_fixed_points(n, j) / n for j in fine], "-", color=color, lw=0.8)
     ax1.plot(fine, rrnn.annealed_entropy(fine), "k--", lw=1.5, label=r"$\ln[1+\mathrm{erf}(J_D/\sqrt{2})]$ (N$\to\infty$)")
     ax1.set_xlabel(r"$J_D$")
     ax1.set_ylabel(r"$\frac{1}{N}\ln \langle \#\mathrm{FP} \rangle$")
@@ -93,24 +100,43 @@ def plot(path, png=None) -> Path:
     ax1.legend(fontsize=7)
     ax1.grid(alpha=0.3)
 
+    # Cycle lengths: every detected period (dots, jittered in N), the median per
+    # (N, J_D) (line) and the fraction of trajectories with no detected
+    # attractor within max_steps (numbers).
     cyc = sorted(int(u["attrs"]["n"]) for k, u in units.items() if k.startswith("cycles/"))
     cjd = config["cycle_jd"]
-    width = 0.8 / max(1, len(cyc) * len(cjd))
-    k = 0
-    for n in cyc:
-        per = units[f"cycles/n={n}"]["period"]
-        for j, jdv in enumerate(cjd):
-            p = per[:, j].ravel()
-            labels = ["FP", "2", "3-4", "5-16", ">16", "none"]
-            bins = [np.mean(p == 0), np.mean(p == 2), np.mean((p >= 3) & (p <= 4)),
-                    np.mean((p >= 5) & (p <= 16)), np.mean(p > 16), np.mean(p == -1)]
-            ax2.bar(np.arange(6) + k * width, bins, width, label=f"N={n}, $J_D$={jdv}")
-            k += 1
-    ax2.set_xticks(np.arange(6) + 0.4 - width / 2)
-    ax2.set_xticklabels(["fixed point", "period 2", "3-4", "5-16", ">16", "undetected"])
-    ax2.set_ylabel("fraction of trajectories")
-    ax2.set_title(f"Sync attractors below J_D* (max {config['max_steps']} steps)")
-    ax2.legend(fontsize=6, ncol=2)
+    colors = plt.cm.plasma(np.linspace(0, 0.8, max(1, len(cjd))))
+    jitter = np.random.default_rng(0)
+    any_found = False
+    for j, (jdv, color) in enumerate(zip(cjd, colors)):
+        medians = []
+        for n in cyc:
+            p = units[f"cycles/n={n}"]["period"][:, j].ravel()
+            found = p[p >= 1]
+            any_found |= found.size > 0
+            x = n * (1 + 0.04 * (j - (len(cjd) - 1) / 2)) * np.exp(0.02 * jitter.standard_normal(found.size))
+            ax2.scatter(x, found, s=4, color=color, alpha=0.35)
+            medians.append(np.median(found) if found.size >= 5 else np.nan)
+        ax3.plot(cyc, [np.mean(units[f"cycles/n={n}"]["period"][:, j] == 0) for n in cyc], "o-",
+                 color=color, ms=4, label=f"$J_D$={jdv}: fixed point")
+        ax3.plot(cyc, [np.mean(units[f"cycles/n={n}"]["period"][:, j] == -1) for n in cyc], "s--",
+                 color=color, ms=4, label=f"$J_D$={jdv}: none detected")
+        ax2.plot(cyc, medians, "o-", color=color, lw=1.2, ms=4, label=f"$J_D$={jdv} (median cycle)")
+    if any_found:
+        ax2.set_xscale("log")
+        ax2.set_yscale("log")
+        ax2.set_ylim(1, None)
+    ax2.set_xlabel("N")
+    ax2.set_ylabel("cycle length (sync steps)")
+    ax2.set_title(f"Sync cycle lengths below J_D* (Brent detection, max {config['max_steps']} steps)")
+    ax2.grid(True, which="both", alpha=0.3)
+    ax2.legend(fontsize=7)
+    ax3.set_xlabel("N")
+    ax3.set_ylabel("fraction of trajectories")
+    ax3.set_ylim(-0.02, 1.02)
+    ax3.set_title("Attractor found (rest: a cycle)")
+    ax3.grid(True, alpha=0.3)
+    ax3.legend(fontsize=6)
     return save_figure(fig, path, png)
 
 
@@ -120,11 +146,11 @@ def main(argv=None):
     p.add_argument("--count-sizes", type=int_list, default=[8, 12, 16, 20, 24, 28])
     p.add_argument("--count-draws", type=int, default=20)
     p.add_argument("--jd", type=float_list, default=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5])
-    p.add_argument("--cycle-sizes", type=int_list, default=[1000, 4000])
-    p.add_argument("--cycle-jd", type=float_list, default=[0.0, 0.2, 0.4])
+    p.add_argument("--cycle-sizes", type=int_list, default=[16, 24, 32, 40, 48, 56, 64])
+    p.add_argument("--cycle-jd", type=float_list, default=[0.0, 0.2, 0.3])
     p.add_argument("--cycle-draws", type=int, default=4)
-    p.add_argument("--cycle-inits", type=int, default=16)
-    p.add_argument("--max-steps", type=int, default=2000)
+    p.add_argument("--cycle-inits", type=int, default=32)
+    p.add_argument("--max-steps", type=int, default=200000)
     common_arguments(p)
     args = p.parse_args(argv)
     result = run(args)
