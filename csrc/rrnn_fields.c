@@ -14,7 +14,8 @@
  *
  * The low-rank term goes through the overlaps of each state with the
  * patterns (O(n p) per state, parallel over patterns) and then one O(p)
- * masked sum per unit (rrnn_lr_acc); it is exact for any state values.
+ * masked sum per unit (rrnn_lr_acc_rows, eight rows per pass over the
+ * overlaps); it is exact for any state values.
  */
 #include "rrnn_internal.h"
 
@@ -34,8 +35,11 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
     const int64_t *restrict pv = c.hb ? pop + v * n : NULL;
     const int64_t *restrict pm = m >= 0 ? pop + m * n : NULL;
     const int64_t cv = c.hb ? cnt[v] : 0, cm = m >= 0 ? cnt[m] : 0;
+    int64_t lr[64]; /* low-rank accumulators of units i0 + 64 k ... */
     for (int64_t i = i0; i < i1; i++) {
         int64_t ab = 0, ad = 0, as = 0, al = 0;
+        if (c.hl && i1 - i0 > 1 && (i - i0) % 64 == 0)
+            rrnn_lr_acc_rows(&c, i, i1 - i < 64 ? i1 - i : 64, ov + b * c.lp, ovt[b], x, lr);
         if (c.hb) {
             if (!and_mode) {
                 ab = n - x[i] - 2 * pv[i];
@@ -52,7 +56,7 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
         if (c.hs)
             as = rrnn_sparse_row(J, i, x);
         if (c.hl)
-            al = rrnn_lr_acc(&c, i, ov + b * c.lp, ovt[b], x[i]);
+            al = i1 - i0 > 1 ? lr[(i - i0) % 64] : rrnn_lr_acc(&c, i, ov + b * c.lp, ovt[b], x[i]);
         out[i] = rrnn_field(&c, ab, ad, as, al, x[i], bias[i]);
     }
 }

@@ -127,9 +127,14 @@ struct rrnn_kernels {
     /* Low-rank term: sum of M[mu] over the set bits mu < p of one row of
      * lr_bits_t (|M| < 2^25). */
     int64_t (*lrneg)(const uint64_t *bits, const int32_t *M, int64_t p);
+    /* lrneg of nu rows of bits_t (lw words each): row idx[u], or i0 + u when
+     * idx is NULL, into out[u]. */
+    void (*lrneg_rows)(const uint64_t *bits_t, int64_t lw, const int32_t *idx, int64_t i0,
+                       int64_t nu, const int32_t *M, int64_t p, int64_t *out);
     /* M[mu] += delta * (1 - 2*bit_mu(bits)) for mu in [m0, m1); m0 % 64 == 0. */
     void (*lrupd)(const uint64_t *bits, int64_t m0, int64_t m1, int32_t delta, int32_t *M);
-    /* sum_j a[j] * x[j] over j in [0, n), n < 2^31. */
+    /* sum_j a[j] * x[j] over j in [0, n) for a of +-1 and x in {-1, 0, 1},
+     * n < 2^31. */
     int64_t (*bdot)(const int8_t *a, const int8_t *x, int64_t n);
     /* Fixed points among Gray codes k0 <= k < k1 (see rrnn_count.c);
      * bd may be NULL (then fields are evaluated in floating point). */
@@ -168,6 +173,16 @@ static inline int64_t rrnn_lr_acc(const rrnn_ctx *c, int64_t i, const int32_t *M
                                   int8_t xi)
 {
     return T - 2 * c->K->lrneg(c->J->lr_bits_t + i * c->lw, M, c->lp) - c->lp * (int64_t)xi;
+}
+
+/* Low-rank term: acc_lr of units i0 .. i0+nu-1 into acc[0 .. nu), several
+ * rows per pass over M (see lrneg_rows). */
+static inline void rrnn_lr_acc_rows(const rrnn_ctx *c, int64_t i0, int64_t nu, const int32_t *M,
+                                    int64_t T, const int8_t *x, int64_t *acc)
+{
+    c->K->lrneg_rows(c->J->lr_bits_t, c->lw, NULL, i0, nu, M, c->lp, acc);
+    for (int64_t u = 0; u < nu; u++)
+        acc[u] = T - 2 * acc[u] - c->lp * (int64_t)x[i0 + u];
 }
 
 /* Low-rank term: overlaps M[mu] = sum_j xi[mu][j] x[j] for mu in [m0, m1). */

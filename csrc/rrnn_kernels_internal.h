@@ -528,6 +528,75 @@ RK_TGT static int64_t RK_SFX(rk_lrneg)(const uint64_t *bits, const int32_t *M, i
 #endif
 }
 
+/* rk_lrneg of nu rows of the transpose (row idx[u], or i0 + u when idx is
+ * NULL) into out[u].  AVX-512 evaluates eight rows per pass over M, so that
+ * M is read once per eight rows (M outgrows L1 at p ~ 8000). */
+RK_TGT static void RK_SFX(rk_lrneg_rows)(const uint64_t *bits_t, int64_t lw, const int32_t *idx,
+                                         int64_t i0, int64_t nu, const int32_t *M, int64_t p,
+                                         int64_t *out)
+{
+#if RK_LEVEL == 2
+    const int64_t full = p >> 6, rem = p & 63;
+    for (int64_t u0 = 0; u0 < nu; u0 += 8) {
+        /* a short last group repeats its first row (computed, not stored) */
+        const __mmask16 *k[8];
+        for (int g = 0; g < 8; g++) {
+            const int64_t u = u0 + g < nu ? u0 + g : u0;
+            const int64_t row = idx != NULL ? (int64_t)idx[u] : i0 + u;
+            k[g] = (const __mmask16 *)(bits_t + row * lw);
+        }
+        __m512i tot[8]; /* int64 lanes */
+        for (int g = 0; g < 8; g++)
+            tot[g] = _mm512_setzero_si512();
+        int64_t w = 0;
+        while (w < full) {
+            /* four values per lane of acc[g] per word: 64 in 16 words */
+            const int64_t wend = w + 16 < full ? w + 16 : full;
+            __m512i acc[8];
+            for (int g = 0; g < 8; g++)
+                acc[g] = _mm512_setzero_si512();
+            for (; w < wend; w++) {
+                const int32_t *m = M + 64 * w;
+                for (int q = 0; q < 4; q++) {
+                    const __m512i v = _mm512_loadu_si512((const void *)(m + 16 * q));
+                    for (int g = 0; g < 8; g++)
+                        acc[g] = _mm512_mask_add_epi32(acc[g], k[g][4 * w + q], acc[g], v);
+                }
+            }
+            for (int g = 0; g < 8; g++) {
+                tot[g] = _mm512_add_epi64(tot[g], _mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc[g])));
+                tot[g] = _mm512_add_epi64(tot[g],
+                                          _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc[g], 1)));
+            }
+        }
+        if (rem) { /* partial word: padding bits and lanes >= p never count */
+            const uint64_t valid = ((uint64_t)1 << rem) - 1;
+            const int32_t *m = M + 64 * full;
+            for (int q = 0; q < 4; q++) {
+                const __mmask16 lanes = (__mmask16)(valid >> (16 * q));
+                const __m512i v = _mm512_maskz_loadu_epi32(lanes, (const void *)(m + 16 * q));
+                for (int g = 0; g < 8; g++) {
+                    const __mmask16 kk = (__mmask16)(k[g][4 * full + q] & lanes);
+                    tot[g] = _mm512_add_epi64(
+                        tot[g], _mm512_cvtepi32_epi64(_mm512_castsi512_si256(
+                                    _mm512_maskz_mov_epi32(kk, v))));
+                    tot[g] = _mm512_add_epi64(
+                        tot[g], _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(
+                                    _mm512_maskz_mov_epi32(kk, v), 1)));
+                }
+            }
+        }
+        for (int g = 0; g < 8 && u0 + g < nu; g++)
+            out[u0 + g] = _mm512_reduce_add_epi64(tot[g]);
+    }
+#else
+    for (int64_t u = 0; u < nu; u++) {
+        const int64_t row = idx != NULL ? (int64_t)idx[u] : i0 + u;
+        out[u] = RK_SFX(rk_lrneg)(bits_t + row * lw, M, p);
+    }
+#endif
+}
+
 /* M[mu] += delta * (1 - 2 bit_mu) for mu in [m0, m1), m0 % 64 == 0. */
 RK_TGT static void RK_SFX(rk_lrupd)(const uint64_t *bits, int64_t m0, int64_t m1, int32_t delta,
                                     int32_t *M)
@@ -580,12 +649,48 @@ RK_TGT static void RK_SFX(rk_lrupd)(const uint64_t *bits, int64_t m0, int64_t m1
     }
 }
 
-/* sum_j a[j] x[j] of int8 vectors; the int32 sum is exact for n < 2^31 and
- * values in {-1, 0, 1}. */
+/* sum_j a[j] x[j] for a pattern a of +-1 and a state x in {-1, 0, 1}.  The
+ * products (x or -x) are summed in int8 lanes for at most 127 vectors, then
+ * widened; the int32 total is exact for n < 2^31. */
 RK_TGT static int64_t RK_SFX(rk_bdot)(const int8_t *a, const int8_t *x, int64_t n)
 {
+    int64_t j = 0;
     int32_t s = 0;
-    for (int64_t j = 0; j < n; j++)
+#if RK_LEVEL == 2
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i one8 = _mm512_set1_epi8(1), one16 = _mm512_set1_epi16(1);
+    __m512i tot = zero; /* int32 lanes */
+    while (j + 64 <= n) {
+        const int64_t jend = j + 64 * 127 < n ? j + 64 * 127 : n;
+        __m512i acc = zero;
+        for (; j + 64 <= jend; j += 64) {
+            const __m512i va = _mm512_loadu_si512((const void *)(a + j));
+            const __m512i vx = _mm512_loadu_si512((const void *)(x + j));
+            /* -x where a = -1 (sign bit set) */
+            acc = _mm512_add_epi8(acc, _mm512_mask_sub_epi8(vx, _mm512_movepi8_mask(va), zero, vx));
+        }
+        tot = _mm512_add_epi32(tot, _mm512_madd_epi16(_mm512_maddubs_epi16(one8, acc), one16));
+    }
+    s = _mm512_reduce_add_epi32(tot);
+#elif RK_LEVEL == 1
+    const __m256i one8 = _mm256_set1_epi8(1), one16 = _mm256_set1_epi16(1);
+    __m256i tot = _mm256_setzero_si256(); /* int32 lanes */
+    while (j + 32 <= n) {
+        const int64_t jend = j + 32 * 127 < n ? j + 32 * 127 : n;
+        __m256i acc = _mm256_setzero_si256();
+        for (; j + 32 <= jend; j += 32) {
+            const __m256i va = _mm256_loadu_si256((const __m256i *)(a + j));
+            const __m256i vx = _mm256_loadu_si256((const __m256i *)(x + j));
+            acc = _mm256_add_epi8(acc, _mm256_sign_epi8(vx, va)); /* x * sign(a) */
+        }
+        tot = _mm256_add_epi32(tot, _mm256_madd_epi16(_mm256_maddubs_epi16(one8, acc), one16));
+    }
+    int32_t lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, tot);
+    for (int k = 0; k < 8; k++)
+        s += lanes[k];
+#endif
+    for (; j < n; j++)
         s += (int32_t)a[j] * (int32_t)x[j];
     return s;
 }
@@ -791,7 +896,7 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
 
 static const rrnn_kernels RK_SFX(rk_table) = {
     RK_SFX(rk_popc), RK_SFX(rk_colupd), RK_SFX(rk_ddot), RK_SFX(rk_daxpy),
-    RK_SFX(rk_xorsum), RK_SFX(rk_lrneg), RK_SFX(rk_lrupd), RK_SFX(rk_bdot),
+    RK_SFX(rk_xorsum), RK_SFX(rk_lrneg), RK_SFX(rk_lrneg_rows), RK_SFX(rk_lrupd), RK_SFX(rk_bdot),
     RK_SFX(rk_count_range),
 };
 

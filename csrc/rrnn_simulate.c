@@ -264,7 +264,9 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
         tr->as = c->hs ? sbuf + k * n : NULL;
         tr->al = c->hl ? lbuf + k * n : NULL;
         tr->M = c->hl ? mbuf + k * p : NULL;
-        tr->msum = 0;
+        tr->msum = 0; /* sum_mu M[mu] = sum_j x_j sum_mu xi[mu][j] */
+        for (int64_t j = 0; c->hl && j < n; j++)
+            tr->msum += rrnn_lr_dtotal(c, j, tr->x[j]);
         tr->lr_full = 1;
         tr->pk = c->hb ? pbuf + k * W : NULL;
         tr->Z = c->hb ? rrnn_pack_eq(tr->x, n, pv, tr->pk) : 0;
@@ -313,26 +315,25 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
         if (done)
             break;
 
-        /* Sparse columns of the last step's flips, one trajectory per task. */
-        if (c->hs && nI > 0) {
+        /* Sparse columns of the last step's flips, one trajectory per task,
+         * and the low-rank overlaps of the current states by chunks of
+         * patterns (from scratch, or the last step's flips added): one loop,
+         * one barrier. */
+        const int64_t nsp = c->hs ? nI : 0, nlr = c->hl ? nA * nch : 0;
+        if (nsp + nlr > 0) {
 #pragma omp for schedule(dynamic, 1)
-            for (int64_t q = 0; q < nI; q++) {
-                rr_sync_traj *tr = &T[I[q]];
-                for (int64_t blk = 0; blk < nblk; blk++) {
-                    const int32_t *f = tr->fl[tr->cur] + blk * BS;
-                    for (int32_t e = 0; e < tr->cnt[tr->cur][blk]; e++)
-                        rrnn_sparse_col(J, f[e], rr_delta(c, tr->x[f[e]]), tr->as);
+            for (int64_t q = 0; q < nsp + nlr; q++) {
+                if (q < nsp) {
+                    rr_sync_traj *tr = &T[I[q]];
+                    for (int64_t blk = 0; blk < nblk; blk++) {
+                        const int32_t *f = tr->fl[tr->cur] + blk * BS;
+                        for (int32_t e = 0; e < tr->cnt[tr->cur][blk]; e++)
+                            rrnn_sparse_col(J, f[e], rr_delta(c, tr->x[f[e]]), tr->as);
+                    }
+                    continue;
                 }
-            }
-        }
-
-        /* Low-rank overlaps of the current states, by chunks of patterns:
-         * from scratch, or the last step's flips added. */
-        if (c->hl) {
-#pragma omp for schedule(dynamic, 1)
-            for (int64_t q = 0; q < nA * nch; q++) {
-                rr_sync_traj *tr = &T[A[q / nch]];
-                const int64_t m0 = (q % nch) * CH, m1 = m0 + CH < p ? m0 + CH : p;
+                rr_sync_traj *tr = &T[A[(q - nsp) / nch]];
+                const int64_t m0 = ((q - nsp) % nch) * CH, m1 = m0 + CH < p ? m0 + CH : p;
                 if (tr->lr_full) {
                     rrnn_lr_overlaps(c, tr->x, m0, m1, tr->M);
                     continue;
@@ -344,9 +345,6 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                                     (int32_t)rr_delta(c, tr->x[f[e]]), tr->M);
                 }
             }
-#pragma omp for schedule(static)
-            for (int64_t q = 0; q < nA; q++)
-                T[A[q]].msum = rrnn_lr_total(T[A[q]].M, p);
         }
 
         /* Per block of units: bring the accumulators up to date (full or
@@ -383,8 +381,7 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                 const int64_t k = A[q];
                 rr_sync_traj *tr = &T[k];
                 if (c->hl)
-                    for (int64_t i = i0; i < i1; i++)
-                        tr->al[i] = rrnn_lr_acc(c, i, tr->M, tr->msum, tr->x[i]);
+                    rrnn_lr_acc_rows(c, i0, i1 - i0, tr->M, tr->msum, tr->x, tr->al + i0);
                 const double *bk = bias + (b0 + k) * bias_stride;
                 int32_t *fk = tr->fl[1 - tr->cur] + i0;
                 if (glauber) {
@@ -412,6 +409,12 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                 flips += tr->cnt[nx][blk];
             /* recomputing M costs about as much as n/2 flips */
             tr->lr_full = 2 * flips > n;
+            if (c->hl)
+                for (int64_t blk = 0; blk < nblk; blk++) {
+                    const int32_t *f = tr->fl[nx] + blk * BS;
+                    for (int32_t e = 0; e < tr->cnt[nx][blk]; e++)
+                        tr->msum += rrnn_lr_dtotal(c, f[e], rr_delta(c, tr->xn[f[e]]));
+                }
             if (glauber) {
                 /* commit even an unchanged state: the flip lists must be this
                  * step's (empty) ones */
@@ -519,9 +522,58 @@ static void rr_full_one(const rrnn_ctx *c, int8_t *x, const uint64_t *pk, int64_
     }
 }
 
-/* Units ahead of the current one whose lr_bits_t rows an async sweep
- * prefetches (about a memory latency of work at small p). */
-#define RR_LR_AHEAD 2
+/* Low-rank term of an async sweep, by windows of RR_LR_WIN units in update
+ * order.  When a window opens, the masked sums of all its units come from
+ * one pass over M (lrneg_rows: M is read once per window instead of once
+ * per unit, and outgrows L1 at p ~ 8000).  A unit's sum_mu xi[mu][i] M[mu]
+ * is then the window-start value plus, for each unit j that flipped earlier
+ * in the window, delta_j L[i][j] with L[i][j] = p - 2 popcount(row_i XOR
+ * row_j) over the lw words of lr_bits_t (padding bits are 0); the flips are
+ * added to M when the window closes.  All integers: exactly the values of
+ * an M updated after every flip. */
+#define RR_LR_WIN 8
+
+typedef struct {
+    int64_t neg[RR_LR_WIN];          /* masked sums at the window start */
+    int64_t msum0;                   /* sum of M at the window start */
+    const uint64_t *frow[RR_LR_WIN]; /* lr_bits_t rows of the flipped units */
+    int64_t fdelta[RR_LR_WIN];
+    int nf;
+} rr_lr_window;
+
+/* Adds the window's flips to M. */
+static void rr_lr_close(const rrnn_ctx *c, rr_lr_window *w, int32_t *M)
+{
+    for (int f = 0; f < w->nf; f++)
+        c->K->lrupd(w->frow[f], 0, c->lp, (int32_t)w->fdelta[f], M);
+    w->nf = 0;
+}
+
+/* Opens a window on units[0 .. nu) (nu <= RR_LR_WIN), M up to date. */
+static void rr_lr_open(const rrnn_ctx *c, rr_lr_window *w, const int32_t *units, int64_t nu,
+                       const int32_t *M, int64_t msum)
+{
+    c->K->lrneg_rows(c->J->lr_bits_t, c->lw, units, 0, nu, M, c->lp, w->neg);
+    w->msum0 = msum;
+    w->nf = 0;
+}
+
+/* acc_lr of the unit at position u of the window (unit i, value xi). */
+static int64_t rr_lr_window_acc(const rrnn_ctx *c, const rr_lr_window *w, int64_t u, int64_t i,
+                                int8_t xi)
+{
+    int64_t s = w->msum0 - 2 * w->neg[u];
+    if (w->nf > 0) {
+        int64_t pop[RR_LR_WIN];
+        int64_t *out[RR_LR_WIN];
+        for (int f = 0; f < w->nf; f++)
+            out[f] = pop + f;
+        c->K->popc(RRNN_OP_XOR, c->J->lr_bits_t + i * c->lw, c->lw, 0, 1, w->frow, w->nf, out);
+        for (int f = 0; f < w->nf; f++)
+            s += w->fdelta[f] * (c->lp - 2 * pop[f]);
+    }
+    return s - c->lp * (int64_t)xi;
+}
 
 /* Low-rank overlaps of one state, patterns split among nt threads. */
 static void rr_overlaps_one(const rrnn_ctx *c, const int8_t *x, int32_t *M, int nt)
@@ -552,7 +604,8 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
     int64_t *ab = s->ab, *ad = s->ad, *as = s->as;
     uint64_t *pk = s->pk;
     int32_t *M = s->M;
-    int64_t msum = 0; /* sum of M */
+    int64_t msum = 0; /* sum of M, kept up to date at every flip */
+    rr_lr_window win = {{0}, 0, {0}, {0}, 0};
     int64_t Z = c->hb ? rrnn_pack_eq(x, n, pv, pk) : 0;
     int64_t nsteps = 0;
     int converged = 0;
@@ -585,12 +638,16 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
         int64_t changed = 0;
         for (int64_t k = 0; k < n; k++) {
             const int64_t i = perm[k];
-            if (c->hl && k + RR_LR_AHEAD < n) {
-                /* the units come in random order: fetch a later unit's
+            if (c->hl && k % RR_LR_WIN == 0) {
+                rr_lr_close(c, &win, M);
+                rr_lr_open(c, &win, perm + k, n - k < RR_LR_WIN ? n - k : RR_LR_WIN, M, msum);
+                /* the units come in random order: fetch the next window's
                  * pattern bits now */
-                const char *r = (const char *)(J->lr_bits_t + perm[k + RR_LR_AHEAD] * c->lw);
-                for (int64_t off = 0; off < 8 * c->lw; off += 64)
-                    __builtin_prefetch(r + off);
+                for (int64_t q = k + RR_LR_WIN; q < k + 2 * RR_LR_WIN && q < n; q++) {
+                    const char *r = (const char *)(J->lr_bits_t + perm[q] * c->lw);
+                    for (int64_t off = 0; off < 8 * c->lw; off += 64)
+                        __builtin_prefetch(r + off);
+                }
             }
             int64_t a = 0;
             if (c->hb) {
@@ -604,7 +661,7 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
                     a = rr_binacc(c, p, x[i], Z);
                 }
             }
-            const int64_t al = c->hl ? rrnn_lr_acc(c, i, M, msum, x[i]) : 0;
+            const int64_t al = c->hl ? rr_lr_window_acc(c, &win, k % RR_LR_WIN, i, x[i]) : 0;
             double h = rrnn_field(c, a, c->hd ? ad[i] : 0, c->hs ? as[i] : 0, al, x[i], bias[i]);
             int8_t v;
             if (glauber)
@@ -630,7 +687,8 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
             if (c->hs)
                 rrnn_sparse_col(J, i, d, as);
             if (c->hl) {
-                c->K->lrupd(J->lr_bits_t + i * c->lw, 0, c->lp, (int32_t)d, M);
+                win.frow[win.nf] = J->lr_bits_t + i * c->lw;
+                win.fdelta[win.nf++] = d;
                 msum += rrnn_lr_dtotal(c, i, d);
             }
             x[i] = v;
@@ -638,6 +696,8 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
             if (valid && c->hb && changed > thr)
                 valid = 0; /* many flips: evaluate rows lazily from here on */
         }
+        if (c->hl)
+            rr_lr_close(c, &win, M);
         last_flips = changed;
         if (glauber) { /* no convergence test */
             nsteps += changed > 0;
@@ -653,8 +713,11 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
         if (c->hb && !valid)
             rr_full_one(c, x, pk, Z, ab, ad, as, 1, nt);
         converged = 1;
+        int64_t lr[64]; /* low-rank accumulators of units 64 k ... */
         for (int64_t i = 0; i < n && converged; i++) {
-            const int64_t al = c->hl ? rrnn_lr_acc(c, i, M, msum, x[i]) : 0;
+            if (c->hl && i % 64 == 0)
+                rrnn_lr_acc_rows(c, i, n - i < 64 ? n - i : 64, M, msum, x, lr);
+            const int64_t al = c->hl ? lr[i % 64] : 0;
             double h = rrnn_field(c, c->hb ? ab[i] : 0, c->hd ? ad[i] : 0, c->hs ? as[i] : 0,
                                   al, x[i], bias[i]);
             converged = rrnn_activate(h, c->act) == x[i];
