@@ -1,11 +1,11 @@
 """Hopfield benchmarks (issue: Hopfield acceptance 5), baselines in the same run.
 
 One asynchronous zero-temperature sweep from a noisy cue (10% of a stored
-pattern flipped, so about 10% of the units flip in the sweep), numba backend,
-one trajectory on one thread:
+pattern flipped, so about 10% of the units flip in the sweep), numba backend
+unless stated, one trajectory on one thread:
 
 - low-rank Hebbian couplings at N = 100,000, P = 10,000 (the dense int32
-  matrix would need 40 GB: only the low-rank path fits);
+  matrix would need 40 GB: only the low-rank path fits), numba and c;
 - low-rank against the dense integer matrix (``HebbianCouplings.dense_form``)
   at N = 16,384, P = 1,638 (same alpha = 0.1; the dense matrix is 1 GB).
 
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import rrnn
-from rrnn import couplings, hopfield
+from rrnn import backends, couplings, hopfield
 
 from .conftest import time_median
 
@@ -32,8 +32,8 @@ def _cue(J, seed=0):
     return hopfield.noisy_cue(J.patterns[0], 0.1, 1, seed=seed)
 
 
-def _run(J, cue, steps):
-    return rrnn.simulate(J, cue, update="async", max_steps=steps, seed=1, backend="numba",
+def _run(J, cue, steps, backend="numba"):
+    return rrnn.simulate(J, cue, update="async", max_steps=steps, seed=1, backend=backend,
                          n_threads=1)
 
 
@@ -53,19 +53,24 @@ def mid():
     return J, D
 
 
-def _bench_sweep(benchmark, J, label, cue):
-    _run(J, cue, 1)                                     # untimed warm-up (JIT, caches)
-    base = time_median(lambda: _run(J, cue, 0), repeat=3)
-    res = benchmark.pedantic(lambda: _run(J, cue, 1), rounds=5, warmup_rounds=1)
+def _bench_sweep(benchmark, J, label, cue, backend="numba"):
+    _run(J, cue, 1, backend)                            # untimed warm-up (JIT, caches)
+    base = time_median(lambda: _run(J, cue, 0, backend), repeat=3)
+    res = benchmark.pedantic(lambda: _run(J, cue, 1, backend), rounds=5, warmup_rounds=1)
     assert res.steps[0] == 1
     t = benchmark.stats.stats.median
-    benchmark.extra_info.update(path=label, n=J.n, setup_s=base, sweep_s=t - base)
+    benchmark.extra_info.update(path=label, backend=backend, n=J.n, setup_s=base,
+                                sweep_s=t - base)
     return t - base
 
 
-def test_async_sweep_lowrank_n100k_p10k(benchmark, big):
-    """Low-rank path, N = 100,000, P = 10,000: one sweep."""
-    sweep = _bench_sweep(benchmark, big, "lowrank", _cue(big))
+@pytest.mark.parametrize("backend", ["numba", "c"])
+def test_async_sweep_lowrank_n100k_p10k(benchmark, big, backend):
+    """Low-rank path, N = 100,000, P = 10,000: one sweep (same trajectory on both)."""
+    module, reason = backends.load(backend)
+    if module is None:
+        pytest.skip(f"backend {backend!r} unavailable: {reason}")
+    sweep = _bench_sweep(benchmark, big, "lowrank", _cue(big), backend)
     benchmark.extra_info["ns_per_unit_pattern"] = sweep / (N_BIG * P_BIG) * 1e9
 
 
