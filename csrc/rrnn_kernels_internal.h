@@ -440,6 +440,12 @@ RK_TGT static uint64_t RK_SFX(rk_xorsum)(const uint64_t *d, int64_t n)
 /* low-rank term: overlaps M (int32) against the bit-packed pattern transpose */
 /* ------------------------------------------------------------------------ */
 
+#if RK_LEVEL == 2 && !defined(RK_MASK16_DEFINED)
+#define RK_MASK16_DEFINED
+/* 16-bit pieces of the uint64 words of lr_bits_t, read as masks */
+typedef __mmask16 __attribute__((may_alias)) rk_mask16;
+#endif
+
 /* Sum of M[mu] over the set bits mu < p of bits.  |M| <= 2^25 - 1, so an
  * int32 lane sums 64 values exactly before it is widened to int64. */
 RK_TGT static int64_t RK_SFX(rk_lrneg)(const uint64_t *bits, const int32_t *M, int64_t p)
@@ -449,7 +455,7 @@ RK_TGT static int64_t RK_SFX(rk_lrneg)(const uint64_t *bits, const int32_t *M, i
 #if RK_LEVEL == 2
     /* masks straight from memory, 16 bits at a time: no shifts of mask
      * registers on the critical path */
-    const __mmask16 *k16 = (const __mmask16 *)bits;
+    const rk_mask16 *k16 = (const rk_mask16 *)bits;
     __m512i tot = _mm512_setzero_si512(); /* 8 int64 lanes */
     while (w < full) {
         /* one value per lane of each of a0..a3 per word: 64 in their sum */
@@ -539,11 +545,11 @@ RK_TGT static void RK_SFX(rk_lrneg_rows)(const uint64_t *bits_t, int64_t lw, con
     const int64_t full = p >> 6, rem = p & 63;
     for (int64_t u0 = 0; u0 < nu; u0 += 8) {
         /* a short last group repeats its first row (computed, not stored) */
-        const __mmask16 *k[8];
+        const rk_mask16 *k[8];
         for (int g = 0; g < 8; g++) {
             const int64_t u = u0 + g < nu ? u0 + g : u0;
             const int64_t row = idx != NULL ? (int64_t)idx[u] : i0 + u;
-            k[g] = (const __mmask16 *)(bits_t + row * lw);
+            k[g] = (const rk_mask16 *)(bits_t + row * lw);
         }
         __m512i tot[8]; /* int64 lanes */
         for (int g = 0; g < 8; g++)
