@@ -60,7 +60,8 @@ def plot_critical_scan(path, png=None) -> tuple[Path, list]:
     ax.set_xlabel("network size N")
     ax.set_ylabel(r"critical self-coupling $J_D$")
     counts = ", ".join(f"{int(a)}:{int(c)}" for a, c in zip(s["n"], s["count"]))
-    ax.set_title(f"Critical self-coupling vs N  (samples per N: {counts})", fontsize=8)
+    # the sample counts wrap onto a second line so the title fits the axes
+    ax.set_title(f"Critical self-coupling vs N\nsamples per N: {counts}", fontsize=8)
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
