@@ -114,7 +114,7 @@ def plot(path, png=None) -> Path:
     res = analyse(path)
     d, a, per_n = res["d"], res["a"], res["per_n"]
     sizes = list(per_n)
-    fig, axes = plt.subplots(3, len(sizes) + 1, figsize=(4.2 * (len(sizes) + 1), 10.5), squeeze=False)
+    fig, axes = plt.subplots(4, len(sizes) + 1, figsize=(4.2 * (len(sizes) + 1), 14), squeeze=False)
     da = (a[-1] - a[0]) / max(1, a.size - 1) / 2
     dd = (d[-1] - d[0]) / max(1, d.size - 1) / 2
     extent = [a[0] - da, a[-1] + da, d[0] - dd, d[-1] + dd]       # cells centred on grid points
@@ -122,19 +122,20 @@ def plot(path, png=None) -> Path:
         e = per_n[n]
         panels = [(e["mean_steps"], "viridis", "mean iterations"),
                   (e["converged"], "magma", "fraction converged"),
-                  (e["regime"], ListedColormap(["#f2e600", "#2a9d8f", "#5e3c99"]),
+                  (e["trivial"], "cividis", "fraction ending all +1 / all -1"),
+                  (np.ma.masked_less(e["regime"], 0), ListedColormap(["#f2e600", "#2a9d8f", "#5e3c99"]),
                    "regime: chaotic / intermediate / trivial")]
         for row, (data, cmap, title) in enumerate(panels):
             ax = axes[row, col]
-            kw = dict(vmin=0, vmax=2) if row == 2 else {}
+            kw = dict(vmin=0, vmax=2) if row == 3 else {}
             im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, cmap=cmap,
                            interpolation="nearest", **kw)
             ax.set_title(f"N={n}: {title}", fontsize=8)
             ax.set_xlabel("reinforcement strength a")
             ax.set_ylabel("density exponent d")
-            if row < 2:
+            if row < 3:
                 fig.colorbar(im, ax=ax, fraction=0.046)
-            if row == 2 and np.isfinite(e["d_min"]):
+            if row == 3 and np.isfinite(e["d_min"]):
                 ax.axhline(e["d_min"], color="red", lw=1, ls="--")
     ax = axes[0, -1]
     ns = np.array(sizes, dtype=float)
@@ -150,6 +151,13 @@ def plot(path, png=None) -> Path:
     ax.grid(alpha=0.3)
     for ax in axes[1:, -1]:
         ax.axis("off")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    axes[3, -1].legend(handles=[Patch(color="#f2e600", label="chaotic: < 1/2 converge in T_max"),
+                                Patch(color="#2a9d8f", label="intermediate: non-trivial fixed points"),
+                                Patch(color="#5e3c99", label="trivial: >= 1/2 end all +1 / all -1"),
+                                Line2D([], [], color="red", ls="--", label="d_min(N)")],
+                       loc="center left", fontsize=8, title="regime map")
     return save_figure(fig, path, png)
 
 
