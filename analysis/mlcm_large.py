@@ -2,9 +2,11 @@
 
 Dense float32 couplings would take 40 GB per layer; with ``connectivity=K`` every unit
 has K random inputs (int32 index + float32 weight, 8 bytes per synapse), so L = 2
-layers at K = 32 hold 51 MB of synapses. The local rule touches only existing
+layers at K = 256 hold 410 MB of synapses. The local rule touches only existing
 synapses. Stored: training time, peak resident memory (``ru_maxrss``), test accuracy
 on ``--test-samples`` images, history; the model checkpoints after the epoch.
+``--threads`` sets the numba threads (1 is faster while another job holds the other
+core of a 2-core machine).
 
     OPENBLAS_NUM_THREADS=1 python analysis/mlcm_large.py --out results/mlcm_large.h5
 """
@@ -35,7 +37,7 @@ def main(argv=None):
     p.add_argument("--out", default="results/mlcm_large.h5")
     p.add_argument("--n-units", type=int, default=100_000)
     p.add_argument("--n-layers", type=int, default=2)
-    p.add_argument("--connectivity", type=int, default=32)
+    p.add_argument("--connectivity", type=int, default=256)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--train-samples", type=int, default=None)
     p.add_argument("--test-samples", type=int, default=2000)
@@ -46,8 +48,9 @@ def main(argv=None):
     p.add_argument("--max-steps", type=int, default=30)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
-    config = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir")}
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "threads")}
     result = storage.ResultFile(args.out, KIND, config)
     if "run" in result.done():
         print("already done:", storage.read_units(args.out)["run"]["attrs"])
@@ -58,8 +61,8 @@ def main(argv=None):
                  lambda_right=[2.0] * (L - 1) + [1.5], self_coupling=0.1, lambda_in=6.0,
                  lambda_out=12.0, connectivity=args.connectivity, learning_rate=args.learning_rate,
                  margin=args.margin, readout_lr=args.readout_lr, max_steps=args.max_steps,
-                 epochs=args.epochs, n_train_eval=args.train_eval, random_state=args.seed,
-                 verbose=True)
+                 epochs=args.epochs, n_train_eval=args.train_eval, n_threads=args.threads,
+                 random_state=args.seed, verbose=True)
     t0 = time.perf_counter()
     model.fit(X, y, validation_data=(Xt, yt), checkpoint=Path(str(args.out) + ".ckpt.h5"))
     seconds = time.perf_counter() - t0

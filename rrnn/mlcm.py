@@ -48,6 +48,9 @@ ACTIVATIONS = ("sign", "heaviside")
 INIT_STATES = ("input", "zeros")
 # Incremental field updates beat a dense matmul below this fraction of changed units.
 _INCREMENTAL_BELOW = 0.25
+# Diluted couplings: scattering K updates per changed (sample, unit) beats gathering the
+# whole layer below this fraction of changes (measured at N = 20,000 and 100,000, K = 256).
+_SCATTER_BELOW = 0.01
 
 
 def _real_list(value, name, length_options):
@@ -101,12 +104,46 @@ class _Dense:
         return {"couplings_t": self.Jt}
 
 
+def _bits(mask):
+    """(B, N) bool -> (N, W) uint64 bit sets over the samples (bit b of word b // 64)."""
+    B, N = mask.shape
+    W = (B + 63) // 64
+    padded = np.zeros((64 * W, N), dtype=bool)
+    padded[:B] = mask
+    packed = np.packbits(padded, axis=0, bitorder="little")      # (8 W, N) uint8
+    return np.ascontiguousarray(packed.T).view("<u8")
+
+
+def _distinct_rows(X):
+    """Distinct rows of X (A, N): ``first`` (U,) int64, the first row of each group, and
+    ``group`` (A,) int64 with ``X[a] == X[first[group[a]]]`` exactly. Rows are grouped
+    by a strided sample of their columns and then compared in full, so rows that differ
+    early (the input pixels) cost little."""
+    sample = X[:, ::max(1, X.shape[1] // 512)]
+    first, group, seen = [], np.empty(len(X), dtype=np.int64), {}
+    for a in range(len(X)):
+        for u in seen.get(sample[a].tobytes(), ()):
+            if np.array_equal(X[first[u]], X[a]):
+                group[a] = u
+                break
+        else:
+            seen.setdefault(sample[a].tobytes(), []).append(len(first))
+            group[a] = len(first)
+            first.append(a)
+    return np.asarray(first, dtype=np.int64), group
+
+
 class _Diluted:
-    """K random inputs per unit (self excluded): ``idx[l, i, k]``, ``w[l, i, k]``."""
+    """K random inputs per unit (self excluded): ``idx[l, i, k]``, ``w[l, i, k]``.
+
+    Fields are gathered with the states laid out by unit, (N, A) int8, so each synapse
+    reads A contiguous bytes; a few changes are scattered through the outgoing lists
+    instead (`_SCATTER_BELOW`)."""
 
     def __init__(self, idx, w):
         self.idx, self.w = idx, w
         self._out = [self._outgoing(idx[l]) for l in range(idx.shape[0])]
+        self._scratch = None
 
     @staticmethod
     def _outgoing(idx):
@@ -116,8 +153,7 @@ class _Diluted:
         ptr = np.zeros(N + 1, dtype=np.int64)
         np.cumsum(np.bincount(pre, minlength=N), out=ptr[1:])
         post = (order // Kd).astype(np.int32)
-        slot = (order % Kd).astype(np.int32)
-        return ptr, post, slot
+        return ptr, post, order
 
     @classmethod
     def random(cls, L, N, Kd, scale, rng):
@@ -130,22 +166,70 @@ class _Diluted:
             w[l] = rng.standard_normal((N, Kd), dtype=np.float32) * np.float32(scale / np.sqrt(Kd))
         return cls(idx, w)
 
+    def _buffers(self, N, A):
+        """Scratch for the gather, (N, A) int8 and float32 views of flat buffers kept
+        between calls (a fresh 40 MB array per call at N = 100,000 would pay its page
+        faults every time)."""
+        if self._scratch is None or self._scratch[0].size < N * A:
+            self._scratch = (np.empty(N * A, dtype=np.int8), np.empty(N, dtype=bool),
+                             np.empty(N * A, dtype=np.float32))
+        St, live, Ht = self._scratch
+        return St[:N * A].reshape(N, A), live, Ht[:N * A].reshape(N, A)
+
+    def _gather(self, l, H, rows, X, accumulate):
+        """``H[rows] (+)= X @ J^T`` for layer l; X : (A, N) float32."""
+        A, N = X.shape
+        St, live, Ht = self._buffers(N, A)
+        if not K.by_unit(St, live, X):
+            # values int8 cannot hold (the 1/2 padding of heaviside): float32 rows
+            St = np.empty((N, A), dtype=np.float32)
+            K.by_unit(St, live, X)
+        K.diluted_gather(H, rows, accumulate, St, live, self.idx[l], self.w[l], Ht)
+
     def fields(self, l, S):
         H = np.empty_like(S)
-        K.diluted_fields(H, S, self.idx[l], self.w[l], np.arange(len(S), dtype=np.int64))
+        self._gather(l, H, np.arange(len(S), dtype=np.int64), S, False)
         return H
 
     def add_changes(self, l, H, rows, new, old, n_changed):
-        ptr, post, slot = self._out[l]
-        K.diluted_add_changes(H, rows, new, old, ptr, post, slot, self.w[l])
+        if n_changed < _SCATTER_BELOW * new.size:
+            ptr, post, order = self._out[l]
+            K.diluted_scatter(H, rows, new, old, ptr, post, order, self.w[l].reshape(-1))
+            return
+        first, group = _distinct_rows(new)
+        if len(first) <= len(new) // 2:
+            # many equal rows (layer L clamped to the label patterns): fields of the
+            # distinct new states, copied to their duplicates
+            self._gather(l, H, rows[first], new[first], False)
+            H[rows] = H[rows[first][group]]
+        else:
+            self._gather(l, H, rows, new - old, True)
 
     def row_sums(self, l):
         return self.w[l].sum(axis=1, dtype=np.float64).astype(np.float32)
 
     def update(self, l, pre, post, scale, decay):
-        cond = post != 0
-        K.diluted_update(self.w[l], self.idx[l], np.ascontiguousarray(pre),
-                         np.ascontiguousarray(post), cond, np.float32(scale), np.float32(decay))
+        """w_ik <- decay w_ik + scale sum_b post[b, i] pre[b, idx_ik]; pre in {-1, 1} and
+        post in {-1, 0, 1}, (B, N) float32."""
+        B, N = pre.shape
+        first, group = _distinct_rows(pre)
+        if len(first) == B:
+            K.diluted_update_bits(self.w[l], self.idx[l], _bits(pre > 0), _bits(post > 0),
+                                  _bits(post < 0), np.float32(scale), np.float32(decay))
+            return
+        # Equal rows of pre (layer L clamped to the label patterns) share one column:
+        # post summed over each group gives the same integer sums from a smaller pre_t.
+        U = len(first)
+        post_u = np.zeros((U, N), dtype=np.float32)
+        for u in range(U):
+            post_u[u] = post[group == u].sum(axis=0)
+        pre_t, live = np.empty((N, U), dtype=np.int8), np.empty(N, dtype=bool)
+        K.by_unit(pre_t, live, pre[first])
+        post_t = np.empty((N, U), dtype=np.int8)
+        if not K.by_unit(post_t, live, post_u):      # more than 127 equal rows
+            post_t = np.empty((N, U), dtype=np.int16)
+            K.by_unit(post_t, live, post_u)
+        K.diluted_update(self.w[l], self.idx[l], pre_t, post_t, np.float32(scale), np.float32(decay))
 
     def arrays(self):
         return {"indices": self.idx, "weights": self.w}
@@ -504,31 +588,41 @@ class MLCM:
         for t in range(t_max):
             if active.size == 0:
                 break
-            changed = np.zeros(active.size, dtype=bool)
-            old_all = S[:, active]                       # (L, A, N) copy
-            new_all = old_all if c["sequential"] else old_all.copy()
+            # Every layer reads S as it stands: sequential writes each layer back at once,
+            # independent holds the new states back until all layers are done.
+            A = active.size
+            every = A == B
+            pending = []
+            changed = np.zeros(A, dtype=bool)
             for l in range(L):
-                src = new_all if c["sequential"] else old_all
-                h = H[l, active] + jd * src[l]
-                h += xin[active] if l == 0 else c["lam_left"][l] * src[l - 1]
-                if use_right:
-                    h += outf[active] if l == L - 1 else c["lam_right"][l] * src[l + 1]
-                h -= kappa[l]
-                h -= gamma[l]
-                new = self._activate(l, h)
-                old = old_all[l] if not c["sequential"] else S[l, active]
-                diff = new != old
-                n_changed = int(np.count_nonzero(diff))
-                if n_changed:
-                    changed |= diff.any(axis=1)
-                    self._J.add_changes(l, H[l], active, new, old, n_changed)
-                if c["sequential"]:
-                    new_all[l] = new
-                    S[l, active] = new
+                old = S[l] if every else S[l, active]
+                if c["wta"] is not None and 0 < l < L - 1:
+                    src = S if every else S[:, active]
+                    h = H[l, active] + jd * src[l]
+                    h += c["lam_left"][l] * src[l - 1]
+                    if use_right:
+                        h += c["lam_right"][l] * src[l + 1]
+                    h -= kappa[l]
+                    h -= gamma[l]
+                    new = self._activate(l, h)
+                    counts = np.count_nonzero(new != old, axis=1)
                 else:
-                    new_all[l] = new
-            if not c["sequential"]:
-                S[:, active] = new_all
+                    new = np.empty((A, N), dtype=np.float32)
+                    counts = np.empty(A, dtype=np.int64)
+                    K.sync_layer(new, counts, S, H, l, active, xin, outf, jd, c["lam_left"],
+                                 c["lam_right"], kappa, gamma, c["heaviside"], use_right)
+                n_changed = int(counts.sum())
+                if n_changed:
+                    changed |= counts > 0
+                    self._J.add_changes(l, H[l], active, new, old, n_changed)
+                if not c["sequential"]:
+                    pending.append(new)
+                elif every:
+                    S[l] = new
+                else:
+                    S[l, active] = new
+            for l, new in enumerate(pending):
+                S[l, active] = new
             done = ~changed
             steps[active[done]] = t + 1
             conv[active[done]] = True

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.core import types
+from numba.extending import intrinsic
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -132,29 +134,129 @@ def relax_async(S, H, xin, outf, Jt, jd, lam_left, lam_right, kappa, gamma, heav
                 break
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def sync_layer(new, n_changed, S, H, l, rows, xin, outf, jd, lam_left, lam_right, kappa, gamma,
+               heaviside, use_right):
+    """Next states of layer l for the samples ``rows``, all units at once (synchronous):
+    ``h = H + jd s + left + right - kappa - gamma``, summed in this order (the order of
+    the numpy expression it replaces), ``new = 1`` where ``h >= 0``, else 0 (heaviside)
+    or -1.
+
+    new : (A, N) float32 out; n_changed : (A,) int64 out, units whose state changes;
+    S, H : (L, B, N) float32 (read only); rows : (A,) int64; xin, outf : (B, N) float32,
+    the input field of layer 1 and the label field of layer L; lam_left, lam_right,
+    gamma : (L,) float32; kappa : (L, N) float32.
+    """
+    L, B, N = S.shape
+    A = rows.shape[0]
+    lo = np.float32(0.0) if heaviside else np.float32(-1.0)
+    one = np.float32(1.0)
+    for r in prange(A):
+        b = rows[r]
+        count = 0
+        for i in range(N):
+            s = S[l, b, i]
+            h = H[l, b, i] + jd * s
+            if l == 0:
+                h = h + xin[b, i]
+            else:
+                h = h + lam_left[l] * S[l - 1, b, i]
+            if use_right:
+                if l == L - 1:
+                    h = h + outf[b, i]
+                else:
+                    h = h + lam_right[l] * S[l + 1, b, i]
+            h = h - kappa[l, i]
+            h = h - gamma[l]
+            v = one if h >= 0 else lo
+            new[r, i] = v
+            if v != s:
+                count += 1
+        n_changed[r] = count
+
+
 # ---------------------------------------------------------------- diluted couplings
 
 @njit(cache=True, nogil=True, parallel=True)
-def diluted_fields(H, S, idx, w, rows):
-    """``H[r, i] = sum_k w[i, k] S[rows[r], idx[i, k]]`` for one layer.
+def by_unit(Xt, live, X):
+    """Transpose ``X`` to one row per unit and flag the rows with a non-zero value.
 
-    H : (A, N) float32 out; S : (B, N) float32; idx : (N, K) int32; w : (N, K) float32.
+    Xt : (N, A) int8 or float32 out; live : (N,) bool out; X : (A, N) float32.
+    Returns False if some value of X did not fit Xt exactly (then Xt is garbage).
     """
-    A = rows.shape[0]
-    N, K = idx.shape
-    for r in prange(A):
-        row = rows[r]
-        for i in range(N):
-            acc = np.float32(0.0)
-            for k in range(K):
-                acc += w[i, k] * S[row, idx[i, k]]
-            H[r, i] = acc
+    A, N = X.shape
+    n_bad = 0                  # a sum reduction: a flag written inside prange would be private
+    for i in prange(N):
+        nz = False
+        for a in range(A):
+            x = X[a, i]
+            Xt[i, a] = x
+            if Xt[i, a] != x:
+                n_bad += 1
+            if x != 0.0:
+                nz = True
+        live[i] = nz
+    return n_bad == 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_synapse(h, wk, s):
+    for a in range(h.shape[0]):
+        h[a] += wk * np.float32(s[a])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def diluted_add_changes(H, rows, new, old, out_ptr, out_post, out_slot, w):
-    """Incremental fields with diluted couplings: a change of unit j adds
-    ``d * w[i, slot]`` to every unit i that listens to j (outgoing CSR lists)."""
+def diluted_gather(H, rows, accumulate, St, live, idx, w, Ht):
+    """Fields of the states (or state changes) ``St`` through diluted couplings:
+    ``f[a, i] = sum_k w[i, k] St[idx[i, k], a]``, then ``H[rows[a], i] += f[a, i]``
+    (``accumulate``) or ``= f[a, i]``. Presynaptic rows with ``live[j]`` False (all zero:
+    unchanged units, zero padding) are skipped.
+
+    H : (B, N) float32, in place; rows : (A,) int64; St : (N, A) int8 or float32, one row
+    per unit so the A values a synapse reads are contiguous; live : (N,) bool;
+    idx : (N, K) int32; w : (N, K) float32; Ht : (N, A) float32 scratch.
+    The sum over k runs in synapse order for every (a, i).
+    """
+    N, Kd = idx.shape
+    A = St.shape[1]
+    for i in prange(N):
+        h = Ht[i]
+        for a in range(A):
+            h[a] = 0.0
+        k = 0
+        # Four synapses per pass over h, added in synapse order: the four random rows
+        # are fetched together (the gather waits on memory, not on arithmetic). A zero
+        # row among them adds +-0, which leaves every partial sum unchanged (they start
+        # at +0), so only groups without a live row are skipped.
+        while k + 4 <= Kd:
+            j0, j1, j2, j3 = idx[i, k], idx[i, k + 1], idx[i, k + 2], idx[i, k + 3]
+            if live[j0] or live[j1] or live[j2] or live[j3]:
+                w0, w1, w2, w3 = w[i, k], w[i, k + 1], w[i, k + 2], w[i, k + 3]
+                s0, s1, s2, s3 = St[j0], St[j1], St[j2], St[j3]
+                for a in range(A):
+                    x = h[a] + w0 * np.float32(s0[a])
+                    x = x + w1 * np.float32(s1[a])
+                    x = x + w2 * np.float32(s2[a])
+                    h[a] = x + w3 * np.float32(s3[a])
+            k += 4
+        for kk in range(k, Kd):
+            if live[idx[i, kk]]:
+                _add_synapse(h, w[i, kk], St[idx[i, kk]])
+        if accumulate:
+            for a in range(A):
+                H[rows[a], i] += h[a]
+        else:
+            for a in range(A):
+                H[rows[a], i] = h[a]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def diluted_scatter(H, rows, new, old, out_ptr, out_post, out_src, w_flat):
+    """Few changes: a change d of unit j adds ``d * w_ij`` to every unit i that listens
+    to j. H : (B, N) float32, in place; rows : (A,) int64; new, old : (A, N) float32;
+    out_ptr : (N + 1,) int64, out_post : (E,) int32, out_src : (E,) int64, the outgoing
+    CSR lists (post-synaptic unit and flat position ``i * K + k`` of the weight);
+    w_flat : (N * K,) float32. Parallel over samples: each thread owns its rows of H."""
     A, N = new.shape
     for r in prange(A):
         row = rows[r]
@@ -162,26 +264,97 @@ def diluted_add_changes(H, rows, new, old, out_ptr, out_post, out_slot, w):
             d = new[r, j] - old[r, j]
             if d != 0.0:
                 for e in range(out_ptr[j], out_ptr[j + 1]):
-                    i = out_post[e]
-                    H[row, i] += d * w[i, out_slot[e]]
+                    H[row, out_post[e]] += d * w_flat[out_src[e]]
+
+
+@intrinsic
+def _popcount(typingctx, x):
+    """Set bits of a uint64 (LLVM ctpop: one instruction where the CPU has it)."""
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+    return types.uint64(types.uint64), codegen
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def diluted_update(w, idx, S, target, cond, scale, decay):
-    """Local rule on the existing synapses only:
-    ``w[i, k] = w[i, k] * decay + scale * sum_b cond[b, i] target[b, i] S[b, idx[i, k]]``.
+def diluted_update_bits(w, idx, pre_bits, pos_bits, neg_bits, scale, decay):
+    """`diluted_update` with +-1 states and post in {-1, 0, 1} as bit sets over the
+    samples: ``sum_b post_b pre_b = 2 (|P & X| - |M & X|) - (|P| - |M|)`` with X the
+    samples where pre is +1 and P, M those where post is +1, -1. A unit's states fit one
+    cache line (16 bytes for 100 samples instead of 100), so the random reads stay in
+    cache.
 
-    w : (N, K) float32 in place; S, target : (B, N) float32; cond : (B, N) bool.
-    Parallel over the post-synaptic unit i (each thread owns its rows of w).
+    w : (N, K) float32 in place; idx : (N, K) int32; pre_bits, pos_bits, neg_bits :
+    (N, W) uint64, bit b of word b // 64 is sample b.
     """
-    B = S.shape[0]
-    N, K = idx.shape
+    N, Kd = idx.shape
+    W = pre_bits.shape[1]
     for i in prange(N):
         if decay != 1.0:
-            for k in range(K):
+            for k in range(Kd):
                 w[i, k] *= decay
+        n_pos = 0
+        n_neg = 0
+        for c in range(W):
+            n_pos += _popcount(pos_bits[i, c])
+            n_neg += _popcount(neg_bits[i, c])
+        if n_pos + n_neg == 0:
+            continue
+        base = np.int64(n_pos) - np.int64(n_neg)
+        for k in range(Kd):
+            x = pre_bits[idx[i, k]]
+            agree = np.int64(0)
+            for c in range(W):
+                agree += np.int64(_popcount(pos_bits[i, c] & x[c])) - np.int64(_popcount(neg_bits[i, c] & x[c]))
+            _learn(w, i, k, 2 * agree - base, scale)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _learn(w, i, k, acc, scale):
+    if acc != 0:
+        w[i, k] += scale * np.float32(acc)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def diluted_update(w, idx, pre_t, post_t, scale, decay):
+    """Local rule on the existing synapses only:
+    ``w[i, k] = w[i, k] * decay + scale * sum_b post_t[i, b] pre_t[idx[i, k], b]``.
+
+    w : (N, K) float32 in place; pre_t : (N, B) int8, +-1 states; post_t : (N, B) int8 or
+    int16, 0 for a stable (sample, unit) pair (column b may stand for several samples
+    with equal states: post_t then holds their sum). The integer sum is exact, so this is the dense
+    ``J <- decay J + scale pre.T @ post`` restricted to the synapses. Units without an
+    unstable sample only decay. Parallel over the post-synaptic unit i.
+    """
+    N, Kd = idx.shape
+    B = pre_t.shape[1]
+    for i in prange(N):
+        if decay != 1.0:
+            for k in range(Kd):
+                w[i, k] *= decay
+        n_unstable = 0
         for b in range(B):
-            if cond[b, i]:
-                c = scale * target[b, i]
-                for k in range(K):
-                    w[i, k] += c * S[b, idx[i, k]]
+            if post_t[i, b] != 0:
+                n_unstable += 1
+        if n_unstable == 0:
+            continue
+        k = 0
+        while k + 4 <= Kd:      # four random rows in flight, as in diluted_gather
+            p0, p1, p2, p3 = pre_t[idx[i, k]], pre_t[idx[i, k + 1]], pre_t[idx[i, k + 2]], pre_t[idx[i, k + 3]]
+            a0 = a1 = a2 = a3 = np.int32(0)
+            for b in range(B):    # integer sums vectorise (float ones may not be reordered)
+                q = np.int32(post_t[i, b])
+                a0 += q * np.int32(p0[b])
+                a1 += q * np.int32(p1[b])
+                a2 += q * np.int32(p2[b])
+                a3 += q * np.int32(p3[b])
+            _learn(w, i, k, a0, scale)
+            _learn(w, i, k + 1, a1, scale)
+            _learn(w, i, k + 2, a2, scale)
+            _learn(w, i, k + 3, a3, scale)
+            k += 4
+        for kk in range(k, Kd):
+            p = pre_t[idx[i, kk]]
+            acc = np.int32(0)
+            for b in range(B):
+                acc += np.int32(post_t[i, b]) * np.int32(p[b])
+            _learn(w, i, kk, acc, scale)

@@ -244,6 +244,116 @@ def test_diluted_fields_match_dense_equivalent(data):
     np.testing.assert_array_equal(S[:, conv], np.where(h >= 0, 1.0, -1.0)[:, conv])
 
 
+def _dense_equivalent(idx, w):
+    """J (N, N) float64 with J[i, idx[i, k]] = w[i, k] (indices are distinct here)."""
+    N = idx.shape[0]
+    J = np.zeros((N, N))
+    J[np.arange(N)[:, None], idx] = w
+    return J
+
+
+def _diluted_layer(rng, N=40, Kd=9):
+    idx = np.stack([rng.choice(np.delete(np.arange(N), i), Kd, replace=False) for i in range(N)])
+    w = (rng.integers(-8, 9, (N, Kd)) / 8).astype(np.float32)     # dyadic: exact sums
+    return idx.astype(np.int32), w
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32])
+@pytest.mark.parametrize("accumulate", [True, False])
+def test_diluted_gather_matches_dense_product(rng, dtype, accumulate):
+    from rrnn import mlcm_kernels as K
+    N, A = 40, 7
+    idx, w = _diluted_layer(rng, N)
+    X = rng.choice([-2.0, 0.0, 0.0, 1.0], (A, N)).astype(np.float32)
+    X[:, :5] = 0                                   # rows that are skipped (not live)
+    Xt = np.empty((N, A), dtype)
+    live = np.empty(N, bool)
+    assert K.by_unit(Xt, live, X)
+    np.testing.assert_array_equal(Xt, X.T)
+    np.testing.assert_array_equal(live, X.any(axis=0))
+    H0 = rng.standard_normal((10, N)).astype(np.float32).round(2)
+    rows = np.array([3, 0, 9, 4, 5, 1, 7], dtype=np.int64)
+    H = H0.copy()
+    K.diluted_gather(H, rows, accumulate, Xt, live, idx, w, np.empty((N, A), np.float32))
+    expect = H0.astype(np.float64)
+    expect[rows] = (expect[rows] if accumulate else 0) + X @ _dense_equivalent(idx, w).T
+    np.testing.assert_allclose(H, expect, atol=1e-5)
+    assert not K.by_unit(np.empty((N, A), np.int8), live, X + 0.5)   # int8 cannot hold 1/2
+
+
+def test_diluted_scatter_matches_dense_product(rng):
+    from rrnn import mlcm_kernels as K
+    from rrnn.mlcm import _Diluted
+    N, A = 40, 5
+    idx, w = _diluted_layer(rng, N)
+    ptr, post, order = _Diluted._outgoing(idx)
+    old = rng.choice([-1.0, 1.0], (A, N)).astype(np.float32)
+    new = np.where(rng.random((A, N)) < 0.1, -old, old)
+    H = np.zeros((8, N), np.float32)
+    rows = np.array([2, 7, 0, 5, 3], dtype=np.int64)
+    K.diluted_scatter(H, rows, new, old, ptr, post, order, w.reshape(-1))
+    expect = np.zeros((8, N))
+    expect[rows] = (new - old) @ _dense_equivalent(idx, w).T
+    np.testing.assert_allclose(H, expect, atol=1e-5)
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_diluted_local_rule_is_the_dense_rule_on_the_synapses(rng, labels):
+    """Both kernels (bit sets for distinct states, grouped columns for repeated ones, as in
+    a layer clamped to label patterns) give exactly decay w + scale (pre.T @ post)."""
+    from rrnn.mlcm import _Diluted
+    N, Bn = 40, 70
+    idx, w = _diluted_layer(rng, N)
+    pre = rng.choice([-1.0, 1.0], (Bn, N)).astype(np.float32)
+    if labels:
+        pre = pre[rng.integers(0, 4, Bn)]
+    post = rng.choice([-1.0, 0.0, 0.0, 1.0], (Bn, N)).astype(np.float32)
+    post[:, :3] = 0                               # units without an unstable sample
+    J = _Diluted(idx[None].copy(), w[None].copy())
+    J.update(0, pre, post, 0.125, 0.75)
+    P = (pre.T @ post).astype(np.float32)        # integer sums, exact
+    expect = np.float32(0.75) * w + np.float32(0.125) * P[idx, np.arange(N)[:, None]]
+    np.testing.assert_array_equal(J.w[0], expect)
+
+
+def test_distinct_rows_groups_equal_rows_exactly(rng):
+    from rrnn.mlcm import _distinct_rows
+    X = rng.choice([-1.0, 1.0], (5, 3000)).astype(np.float32)
+    X[3] = X[1]
+    X[4] = X[1]
+    X[4, 1] = -X[4, 1]                          # differs outside the sampled columns
+    first, group = _distinct_rows(X)
+    np.testing.assert_array_equal(first, [0, 1, 2, 4])
+    np.testing.assert_array_equal(X, X[first[group]])
+
+
+def test_sync_layer_kernel_matches_numpy_expression(rng):
+    from rrnn import mlcm_kernels as K
+    Lq, Bq, Nq = 3, 6, 30
+    S = rng.choice([-1.0, 1.0], (Lq, Bq, Nq)).astype(np.float32)
+    H = rng.standard_normal((Lq, Bq, Nq)).astype(np.float32)
+    xin, outf = rng.standard_normal((2, Bq, Nq)).astype(np.float32)
+    lam_left, lam_right, gamma = rng.random((3, Lq)).astype(np.float32)
+    kappa = rng.standard_normal((Lq, Nq)).astype(np.float32)
+    jd = np.float32(0.3)
+    rows = np.array([4, 1, 2], dtype=np.int64)
+    for l in range(Lq):
+        for use_right in (False, True):
+            new = np.empty((3, Nq), np.float32)
+            counts = np.empty(3, np.int64)
+            K.sync_layer(new, counts, S, H, l, rows, xin, outf, jd, lam_left, lam_right, kappa,
+                         gamma, False, use_right)
+            h = H[l, rows] + jd * S[l, rows]
+            h += xin[rows] if l == 0 else lam_left[l] * S[l - 1, rows]
+            if use_right:
+                h += outf[rows] if l == Lq - 1 else lam_right[l] * S[l + 1, rows]
+            h -= kappa[l]
+            h -= gamma[l]
+            expect = np.where(h >= 0, 1.0, -1.0)
+            np.testing.assert_array_equal(new, expect)
+            np.testing.assert_array_equal(counts, (expect != S[l, rows]).sum(axis=1))
+
+
 def test_free_readout_learns_on_inference_states_of_the_old_couplings(data):
     """readout_states="free": J follows Algorithm 3 unchanged; W_fwd takes the
     cross-entropy step on the free end states (inference, reference) of the couplings
