@@ -22,6 +22,26 @@ from .base import OPTIONAL_FEATURES, KernelCouplings, n_words
 name = "c"
 FEATURES = OPTIONAL_FEATURES
 
+
+def _bounded_openmp_spinning() -> None:
+    """Cap how long idle OpenMP threads spin before they sleep (unless the user chose).
+
+    libgomp reads its wait policy once, when the core loads it. By default an
+    idle thread spins for up to ~300,000 iterations at every barrier; the sync
+    kernel passes a few barriers per step, so when another process holds the
+    other core a spinning thread burns the time slice its partner needs, and
+    small problems ran 10-20x slower with 2 threads than with 1 (measured,
+    README). A short spin keeps barriers fast on a quiet machine and yields
+    quickly on a busy one. ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` set by the
+    user win.
+    """
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = _DEFAULT_SPINCOUNT
+
+
+_DEFAULT_SPINCOUNT = "10000"
+_bounded_openmp_spinning()
+
 try:
     import _rrnn_core
     _ffi, _lib = _rrnn_core.ffi, _rrnn_core.lib
