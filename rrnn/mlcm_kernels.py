@@ -289,9 +289,7 @@ def diluted_update_bits(w, idx, pre_bits, pos_bits, neg_bits, scale, decay):
     N, Kd = idx.shape
     W = pre_bits.shape[1]
     for i in prange(N):
-        if decay != 1.0:
-            for k in range(Kd):
-                w[i, k] *= decay
+        _decay(w, i, decay)
         n_pos = 0
         n_neg = 0
         for c in range(W):
@@ -306,6 +304,14 @@ def diluted_update_bits(w, idx, pre_bits, pos_bits, neg_bits, scale, decay):
             for c in range(W):
                 agree += np.int64(_popcount(pos_bits[i, c] & x[c])) - np.int64(_popcount(neg_bits[i, c] & x[c]))
             _learn(w, i, k, 2 * agree - base, scale)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _decay(w, i, decay):
+    """Weight decay of unit i's synapses (skipped at decay = 1, the default)."""
+    if decay != 1.0:
+        for k in range(w.shape[1]):
+            w[i, k] *= decay
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -328,9 +334,7 @@ def diluted_update(w, idx, pre_t, post_t, scale, decay):
     N, Kd = idx.shape
     B = pre_t.shape[1]
     for i in prange(N):
-        if decay != 1.0:
-            for k in range(Kd):
-                w[i, k] *= decay
+        _decay(w, i, decay)
         n_unstable = 0
         for b in range(B):
             if post_t[i, b] != 0:
