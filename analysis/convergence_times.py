@@ -108,10 +108,13 @@ def load(paths):
     return out
 
 
-def analyse(paths) -> dict:
-    """(update, N) -> grid, fraction converged, mean T_c of converged samples, power-law fit."""
+def analyse(data) -> dict:
+    """(update, N) -> grid, fraction converged, mean T_c of converged samples, power-law fit.
+
+    ``data`` is what :func:`load` returns.
+    """
     table = {}
-    for (update, n), e in sorted(load(paths).items()):
+    for (update, n), e in sorted(data.items()):
         grid, conv = e["grid"], e["converged"]
         frac = conv.mean(axis=0)
         with np.errstate(invalid="ignore"):
@@ -130,8 +133,10 @@ def analyse(paths) -> dict:
     return table
 
 
-def plot(paths, png=None) -> Path:
-    """Convergence time against J_D, one column per update rule; PNG beside the first file.
+def plot(data, png) -> Path:
+    """Convergence time against J_D, one column per update rule, saved as ``png``.
+
+    ``data`` is what :func:`load` returns (one or several result files).
 
     Top: mean over the converged samples (log y), with the power-law fit in the
     legend. Bottom: every converged sample as a dot, which shows the plateaus: a
@@ -140,9 +145,7 @@ def plot(paths, png=None) -> Path:
     on integer levels over visible J_D intervals.
     """
     plt = pyplot()
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    data = load(paths)
-    table = analyse(paths)
+    table = analyse(data)
     updates = sorted({u for u, _ in table})
     fig, axes = plt.subplots(2, len(updates), figsize=(6.5 * len(updates), 9), squeeze=False)
     for column, update in enumerate(updates):
@@ -170,7 +173,7 @@ def plot(paths, png=None) -> Path:
         top.set_title(f"{update} updates: mean over converged samples")
         bottom.set_ylabel(f"convergence time ({unit})")
         bottom.set_title(f"{update}: every converged sample (plateaus)")
-    return save_figure(fig, paths[0], png)
+    return save_figure(fig, png, png)
 
 
 def main(argv=None):
@@ -190,9 +193,9 @@ def main(argv=None):
     common_arguments(p)
     args = p.parse_args(argv)
     result = run(args)
-    paths = [result.path, *args.also]
-    png = plot(paths, args.png)
-    for (update, n), e in sorted(analyse(paths).items()):
+    data = load([result.path, *args.also])
+    png = plot(data, args.png or Path(result.path).with_suffix(".png"))
+    for (update, n), e in sorted(analyse(data).items()):
         f = e["fit"]
         if f is not None:
             print(f"{update:5s} N={n:7d}: gamma = {f['gamma']:.3f} +- {1.96 * f['gamma_stderr']:.3f} "
