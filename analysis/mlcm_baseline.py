@@ -75,11 +75,11 @@ def history_arrays(model):
 
 
 def mlcm_params(args, **extra):
-    p = dict(THESIS, n_units=args.n_units, learning_rate=args.learning_rate, margin=args.margin,
+    p = dict(THESIS, lambda_out=args.lambda_out, n_units=args.n_units, learning_rate=args.learning_rate, margin=args.margin,
              readout_lr=args.readout_lr, batch_size=args.batch_size, epochs=args.epochs,
              max_steps=args.max_steps, n_train_eval=args.train_eval,
              readout_states=args.readout_states, weight_decay=args.weight_decay,
-             init_scale=args.init_scale)
+             init_scale=args.init_scale, readout=args.readout, readout_margin=args.readout_margin)
     p.update(extra)
     return p
 
@@ -89,6 +89,13 @@ def model_arguments(p):
     p.add_argument("--learning-rate", type=float, default=0.01)
     p.add_argument("--margin", type=float, default=1.0)
     p.add_argument("--readout-lr", type=float, default=0.01)
+    p.add_argument("--readout", choices=("cross_entropy", "perceptron"), default="cross_entropy",
+                   help="readout rule of the MLCM and learning rule of the SLN (the same for both)")
+    p.add_argument("--readout-margin", type=float, default=0.0,
+                   help="margin of the perceptron rule (MLCM readout and SLN)")
+    p.add_argument("--lambda-out", type=float, default=THESIS["lambda_out"],
+                   help="label field strength on layer L (12 = eq. 6.1 and 7.1.1; 1.5 = lambda_R^L, "
+                        "Algorithm 2's reading)")
     p.add_argument("--readout-states", choices=("clamped", "free"), default="clamped",
                    help="layer-L states the readout learns on (MLCM readout_states)")
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -125,7 +132,8 @@ def run(args) -> storage.ResultFile:
         seed = np.random.SeedSequence(args.seed, spawn_key=(init,))
         t0 = time.perf_counter()
         if model_name == "sln":
-            model = Perceptron(learning_rate=args.sln_lr, batch_size=args.batch_size,
+            model = Perceptron(rule=args.readout, margin=args.readout_margin,
+                               learning_rate=args.sln_lr, batch_size=args.batch_size,
                                epochs=args.epochs, n_train_eval=args.train_eval, random_state=seed)
             model.fit(X, y, validation_data=(Xt, yt))
         else:

@@ -15,7 +15,7 @@ import rrnn
 from rrnn.backends.base import n_words
 from rrnn.backends.numpy_ref import pack_bits
 
-from .conftest import N_LARGE, THREADS, median, time_median
+from .conftest import N_LARGE, THREADS, c_backend_or_skip, median, time_median
 
 
 def _states(n, batch, seed):
@@ -130,3 +130,29 @@ def test_generate_binary_100k(benchmark, c_backend):
     benchmark.pedantic(rrnn.couplings.binary, args=(N_LARGE,),
                        kwargs=dict(seed=1, backend="c", n_threads=THREADS), rounds=3, warmup_rounds=1)
     benchmark.extra_info["seconds"] = median(benchmark)
+
+
+@pytest.fixture(scope="module")
+def dense_problem():
+    n, batch = 8192, 64
+    J = rrnn.couplings.gaussian(n, seed=6)
+    S = _states(n, batch, 7)
+    return J, J.to_dense().astype(np.float32), S
+
+
+@pytest.mark.parametrize("backend", ["c", "numba"])
+def test_dense_fields_batch64_vs_numpy(benchmark, dense_problem, backend):
+    """Exact local fields of Gaussian (dense, 32-bit fixed-point) couplings, n = 8,192,
+    batch 64, against numpy float32 ``J @ S`` (BLAS) on the same states."""
+    if backend == "c":
+        c_backend_or_skip()
+    J, Jf, S = dense_problem
+    St = np.ascontiguousarray(S.T.astype(np.float32))
+    numpy_time = time_median(lambda: Jf @ St, repeat=3)
+    h = rrnn.local_fields(J, S, backend=backend, n_threads=THREADS)
+    np.testing.assert_allclose(h, (Jf @ St).T, atol=1e-3)
+    benchmark.pedantic(rrnn.local_fields, args=(J, S), kwargs=dict(backend=backend, n_threads=THREADS),
+                       rounds=5, warmup_rounds=1)
+    n, batch = S.shape[1], S.shape[0]
+    benchmark.extra_info.update(numpy_s=numpy_time, ratio_vs_numpy=numpy_time / median(benchmark),
+                                G_entry_states_per_s=n * n * batch / median(benchmark) / 1e9)

@@ -363,8 +363,33 @@ RK_TGT static void RK_SFX(rk_colupd)(const uint64_t *colbits, int64_t i0, int64_
 
 RK_TGT RK_INLINE int64_t RK_SFX(rk_ddot_in)(const int32_t *row, const int8_t *x, int64_t n)
 {
-    int64_t s = 0;
-    for (int64_t j = 0; j < n; j++)
+    int64_t s = 0, j = 0;
+#if RK_LEVEL == 2
+    /* States are -1, 0 or +1, so no multiplies: add the entry where x > 0 and
+     * subtract it where x < 0, in int64 lanes (fixed-point entries use up to
+     * 31 bits).  Four independent accumulators hide the add latency; integer
+     * sums do not depend on the order, so the result equals the scalar loop's. */
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i p0 = zero, p1 = zero, m0 = zero, m1 = zero;
+    for (; j + 64 <= n; j += 64) {
+        const __m512i xv = _mm512_loadu_si512((const void *)(x + j));
+        const __mmask64 pos = _mm512_cmpgt_epi8_mask(xv, zero);
+        const __mmask64 neg = _mm512_cmplt_epi8_mask(xv, zero);
+        for (int q = 0; q < 8; q += 2) {
+            const __m512i r0 = _mm512_cvtepi32_epi64(
+                _mm256_loadu_si256((const __m256i *)(row + j + 8 * q)));
+            const __m512i r1 = _mm512_cvtepi32_epi64(
+                _mm256_loadu_si256((const __m256i *)(row + j + 8 * q + 8)));
+            p0 = _mm512_mask_add_epi64(p0, (__mmask8)(pos >> (8 * q)), p0, r0);
+            m0 = _mm512_mask_add_epi64(m0, (__mmask8)(neg >> (8 * q)), m0, r0);
+            p1 = _mm512_mask_add_epi64(p1, (__mmask8)(pos >> (8 * q + 8)), p1, r1);
+            m1 = _mm512_mask_add_epi64(m1, (__mmask8)(neg >> (8 * q + 8)), m1, r1);
+        }
+    }
+    s = _mm512_reduce_add_epi64(_mm512_sub_epi64(_mm512_add_epi64(p0, p1),
+                                                 _mm512_add_epi64(m0, m1)));
+#endif
+    for (; j < n; j++)
         s += (int64_t)row[j] * (int64_t)x[j];
     return s;
 }

@@ -184,3 +184,22 @@ def test_large_batch_sync_matches_reference_at_n_above_block_sizes(fast_backend,
         np.testing.assert_array_equal(got.states, ref.states)
         np.testing.assert_array_equal(got.steps, ref.steps)
         np.testing.assert_array_equal(got.period, ref.period)
+
+
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
+def test_c_dense_fields_exact_at_every_simd_level(monkeypatch, rng, activation):
+    """Dense fields at n = 300 (four 64-unit SIMD blocks and a tail) with entries near the
+    fixed-point bound, so that any int32 accumulation would overflow."""
+    module, reason = rrnn.backends.load("c")
+    if module is None:
+        pytest.skip(f"c backend unavailable: {reason}")
+    n = 300
+    J = couplings.dense(rng.choice([-1.0, 1.0], size=(n, n)) * rng.uniform(0.9, 1.0, size=(n, n)))
+    low = -1 if activation == "sign" else 0
+    s = rng.choice([low, 1], size=(5, n)).astype(np.int8)
+    ref = rrnn.local_fields(J, s, activation=activation, backend="numpy")
+    levels = [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
+    for level in levels:
+        monkeypatch.setenv("RRNN_SIMD", level)
+        got = rrnn.local_fields(J, s, activation=activation, backend="c", n_threads=1)
+        np.testing.assert_array_equal(got, ref, err_msg=level)
