@@ -62,6 +62,12 @@ def ci95(values, axis=0):
     return mean, half
 
 
+def accuracy_band(mean, half):
+    """The 95% band of an accuracy, clipped to [0, 1] (few initialisations give wide
+    Student-t intervals)."""
+    return np.clip(mean - half, 0.0, 1.0), np.clip(mean + half, 0.0, 1.0)
+
+
 def history_arrays(model):
     h = model.history_
     out = {"train_accuracy": np.asarray(h["train_accuracy"]), "val_accuracy": np.asarray(h["val_accuracy"]),
@@ -196,7 +202,7 @@ def plot(path, png=None) -> Path:
                 m, h = ci95(e[key])
                 ax.plot(ep, m, style, color=color,
                         label=f"{model.upper()} {'train' if key[0] == 't' else 'validation'}")
-                ax.fill_between(ep, m - h, m + h, color=color, alpha=0.2)
+                ax.fill_between(ep, *accuracy_band(m, h), color=color, alpha=0.2)
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")

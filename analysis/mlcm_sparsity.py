@@ -29,7 +29,7 @@ from rrnn import storage
 from rrnn.mlcm import MLCM
 
 from _common import float_list, progress
-from mlcm_baseline import ci95, history_arrays, load_data, mlcm_params, model_arguments
+from mlcm_baseline import accuracy_band, ci95, history_arrays, load_data, mlcm_params, model_arguments
 
 KIND = "mlcm_sparsity"
 DEFAULT_VALUES = {"threshold": [0.0, 0.025, 0.05, 0.1, 0.15, 0.2],
@@ -91,7 +91,8 @@ def plot(path, png=None) -> Path:
     a1.legend(fontsize=7)
     for key, name in (("train_accuracy", "train"), ("val_accuracy", "validation")):
         m, h = ci95([data[v][key][:, -1] for v in values], axis=1)
-        a2.errorbar(values, m, yerr=h, marker="o", capsize=3, label=name)
+        lo, hi = accuracy_band(m, h)
+        a2.errorbar(values, m, yerr=[m - lo, hi - m], marker="o", capsize=3, label=name)
     a2.set_xlabel(label)
     a2.set_ylabel("final accuracy")
     a2.legend()
@@ -101,7 +102,7 @@ def plot(path, png=None) -> Path:
         m, h = ci95(acc)
         ep = np.arange(1, acc.shape[1] + 1)
         a3.plot(ep, m, color=c, label=f"{v:g}")
-        a3.fill_between(ep, m - h, m + h, color=c, alpha=0.2)
+        a3.fill_between(ep, *accuracy_band(m, h), color=c, alpha=0.2)
     a3.set_xlabel("epoch")
     a3.set_ylabel("validation accuracy")
     a3.legend(title=label, fontsize=7)
