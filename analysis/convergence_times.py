@@ -173,7 +173,7 @@ def plot(data, png) -> Path:
         top.set_title(f"{update} updates: mean over converged samples")
         bottom.set_ylabel(f"convergence time ({unit})")
         bottom.set_title(f"{update}: every converged sample (plateaus)")
-    return save_figure(fig, png, png)
+    return save_figure(fig, png)
 
 
 def main(argv=None):

@@ -36,7 +36,7 @@ from scipy import special
 import rrnn
 from rrnn import couplings, hopfield, storage
 
-from _common import common_arguments, float_list, int_list, progress
+from _common import common_arguments, float_list, int_list, progress, pyplot, save_figure
 
 PARTS = ("capacity", "basins", "mixtures", "perfect")
 _PART_ID = {name: k for k, name in enumerate(PARTS)}
@@ -109,7 +109,7 @@ def run_capacity(args):
 
 
 def plot_capacity(path, png=None):
-    plt = _pyplot()
+    plt = pyplot()
     units = storage.read_units(path)
     rows = {}
     for u in units.values():
@@ -144,7 +144,7 @@ def plot_capacity(path, png=None):
         ax.set_xlabel(r"load $\alpha = P/N$")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    return _save(fig, path, png)
+    return save_figure(fig, path, png)
 
 
 def summary_capacity(path):
@@ -206,7 +206,7 @@ def run_basins(args):
 
 
 def plot_basins(path, png=None):
-    plt = _pyplot()
+    plt = pyplot()
     units, by_alpha = _by_alpha(path)
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
     colors = plt.cm.plasma(np.linspace(0, 0.85, len(by_alpha)))
@@ -223,7 +223,7 @@ def plot_basins(path, png=None):
     ax.set_title(f"basins of attraction, N = {n:,} (mean, 10-90%)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path, png)
+    return save_figure(fig, path, png)
 
 
 # ---------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def run_mixtures(args):
 
 
 def plot_mixtures(path, png=None):
-    plt = _pyplot()
+    plt = pyplot()
     units, by_alpha = _by_alpha(path)
     al = np.array(sorted(by_alpha))
     cat = lambda key: [np.concatenate([u[key] for u in by_alpha[x]]) for x in al]  # noqa: E731
@@ -297,7 +297,7 @@ def plot_mixtures(path, png=None):
                    label=r"AGS: 3-mixtures stable up to $\alpha \approx 0.03$")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    return _save(fig, path, png)
+    return save_figure(fig, path, png)
 
 
 # ---------------------------------------------------------------------------
@@ -365,7 +365,7 @@ def analyse_perfect(path):
 
 
 def plot_perfect(path, png=None):
-    plt = _pyplot()
+    plt = pyplot()
     res = analyse_perfect(path)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     colors = plt.cm.viridis(np.linspace(0, 0.85, len(res)))
@@ -391,26 +391,10 @@ def plot_perfect(path, png=None):
     for ax in axes:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    return _save(fig, path, png)
+    return save_figure(fig, path, png)
 
 
 # ---------------------------------------------------------------------------
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, path, png):
-    import matplotlib.pyplot as plt
-    fig.tight_layout()
-    png = Path(png) if png else Path(path).with_suffix(".png")
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
-    return png
-
 
 DEFAULTS = {
     "capacity": dict(sizes=[1000, 10000, 100000],

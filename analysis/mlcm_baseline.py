@@ -30,7 +30,7 @@ from rrnn import datasets, storage
 from rrnn.mlcm import MLCM
 from rrnn.perceptron import Perceptron
 
-from _common import float_list, progress
+from _common import float_list, progress, save_figure
 
 KIND = "mlcm_baseline"
 DATASETS = {
@@ -208,11 +208,7 @@ def plot(path, png=None) -> Path:
         ax.set_ylabel("accuracy")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    png = Path(png) if png else Path(path).with_suffix(".png")
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
-    return png
+    return save_figure(fig, path, png)
 
 
 def main(argv=None):

@@ -28,7 +28,7 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import float_list, progress
+from _common import float_list, progress, save_figure
 from mlcm_baseline import accuracy_band, ci95, history_arrays, load_data, mlcm_params, model_arguments
 
 KIND = "mlcm_sparsity"
@@ -108,11 +108,7 @@ def plot(path, png=None) -> Path:
     a3.legend(title=label, fontsize=7)
     for ax in (a1, a2, a3):
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    png = Path(png) if png else Path(path).with_suffix(".png")
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
-    return png
+    return save_figure(fig, path, png)
 
 
 def main(argv=None):

@@ -125,17 +125,18 @@ def plot(path, png=None) -> Path:
                   (e["trivial"], "cividis", "fraction ending all +1 / all -1"),
                   (np.ma.masked_less(e["regime"], 0), ListedColormap(["#f2e600", "#2a9d8f", "#5e3c99"]),
                    "regime: chaotic / intermediate / trivial")]
+        regime_row = len(panels) - 1
         for row, (data, cmap, title) in enumerate(panels):
             ax = axes[row, col]
-            kw = dict(vmin=0, vmax=2) if row == 3 else {}
+            kw = dict(vmin=0, vmax=2) if row == regime_row else {}
             im = ax.imshow(data, origin="lower", aspect="auto", extent=extent, cmap=cmap,
                            interpolation="nearest", **kw)
             ax.set_title(f"N={n}: {title}", fontsize=8)
             ax.set_xlabel("reinforcement strength a")
             ax.set_ylabel("density exponent d")
-            if row < 3:
+            if row < regime_row:
                 fig.colorbar(im, ax=ax, fraction=0.046)
-            if row == 3 and np.isfinite(e["d_min"]):
+            if row == regime_row and np.isfinite(e["d_min"]):
                 ax.axhline(e["d_min"], color="red", lw=1, ls="--")
     ax = axes[0, -1]
     ns = np.array(sizes, dtype=float)
@@ -153,7 +154,7 @@ def plot(path, png=None) -> Path:
         ax.axis("off")
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    axes[3, -1].legend(handles=[Patch(color="#f2e600", label="chaotic: < 1/2 converge in T_max"),
+    axes[-1, -1].legend(handles=[Patch(color="#f2e600", label="chaotic: < 1/2 converge in T_max"),
                                 Patch(color="#2a9d8f", label="intermediate: non-trivial fixed points"),
                                 Patch(color="#5e3c99", label="trivial: >= 1/2 end all +1 / all -1"),
                                 Line2D([], [], color="red", ls="--", label="d_min(N)")],

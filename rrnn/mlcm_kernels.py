@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-from numba.core import types
-from numba.extending import intrinsic
+
+from .backends.numba_kernels import popcount64
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -267,14 +267,6 @@ def diluted_scatter(H, rows, new, old, out_ptr, out_post, out_src, w_flat):
                     H[row, out_post[e]] += d * w_flat[out_src[e]]
 
 
-@intrinsic
-def _popcount(typingctx, x):
-    """Set bits of a uint64 (LLVM ctpop: one instruction where the CPU has it)."""
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-    return types.uint64(types.uint64), codegen
-
-
 @njit(cache=True, nogil=True, parallel=True)
 def diluted_update_bits(w, idx, pre_bits, pos_bits, neg_bits, scale, decay):
     """`diluted_update` with +-1 states and post in {-1, 0, 1} as bit sets over the
@@ -293,8 +285,8 @@ def diluted_update_bits(w, idx, pre_bits, pos_bits, neg_bits, scale, decay):
         n_pos = 0
         n_neg = 0
         for c in range(W):
-            n_pos += _popcount(pos_bits[i, c])
-            n_neg += _popcount(neg_bits[i, c])
+            n_pos += popcount64(pos_bits[i, c])
+            n_neg += popcount64(neg_bits[i, c])
         if n_pos + n_neg == 0:
             continue
         base = np.int64(n_pos) - np.int64(n_neg)
@@ -302,7 +294,7 @@ def diluted_update_bits(w, idx, pre_bits, pos_bits, neg_bits, scale, decay):
             x = pre_bits[idx[i, k]]
             agree = np.int64(0)
             for c in range(W):
-                agree += np.int64(_popcount(pos_bits[i, c] & x[c])) - np.int64(_popcount(neg_bits[i, c] & x[c]))
+                agree += np.int64(popcount64(pos_bits[i, c] & x[c])) - np.int64(popcount64(neg_bits[i, c] & x[c]))
             _learn(w, i, k, 2 * agree - base, scale)
 
 

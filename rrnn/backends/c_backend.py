@@ -22,6 +22,8 @@ from .base import OPTIONAL_FEATURES, KernelCouplings, n_words
 name = "c"
 FEATURES = OPTIONAL_FEATURES
 
+_DEFAULT_SPINCOUNT = "10000"
+
 
 def _bounded_openmp_spinning() -> None:
     """Cap how long idle OpenMP threads spin before they sleep (unless the user chose).
@@ -39,7 +41,6 @@ def _bounded_openmp_spinning() -> None:
         os.environ["GOMP_SPINCOUNT"] = _DEFAULT_SPINCOUNT
 
 
-_DEFAULT_SPINCOUNT = "10000"
 _bounded_openmp_spinning()
 
 try:
