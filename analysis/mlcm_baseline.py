@@ -80,8 +80,21 @@ def history_arrays(model):
     return out
 
 
+def chain_strengths(n_layers):
+    """The 7.1.1 strengths cut to ``n_layers`` layers: the first L left strengths, the
+    first L-1 right strengths and the last one (which layer L does not use)."""
+    left, right = THESIS["lambda_left"], THESIS["lambda_right"]
+    if not 1 <= n_layers <= len(left):
+        raise ValueError(f"n_layers: expected 1 to {len(left)} (the 7.1.1 lists), got {n_layers}")
+    return left[:n_layers], right[:n_layers - 1] + right[-1:]
+
+
 def mlcm_params(args, **extra):
-    p = dict(THESIS, lambda_out=args.lambda_out, n_units=args.n_units, learning_rate=args.learning_rate, margin=args.margin,
+    left, right = chain_strengths(args.n_layers)
+    p = dict(THESIS, n_layers=args.n_layers, lambda_left=left, lambda_right=right,
+             input_density=args.input_density, input_patch=args.input_patch,
+             connectivity=args.connectivity,
+             lambda_out=args.lambda_out, n_units=args.n_units, learning_rate=args.learning_rate, margin=args.margin,
              readout_lr=args.readout_lr, batch_size=args.batch_size, epochs=args.epochs,
              max_steps=args.max_steps, n_train_eval=args.train_eval,
              readout_states=args.readout_states, weight_decay=args.weight_decay,
@@ -92,6 +105,16 @@ def mlcm_params(args, **extra):
 
 def model_arguments(p):
     p.add_argument("--n-units", type=int, default=1000)
+    p.add_argument("--n-layers", type=int, default=THESIS["n_layers"],
+                   help="L <= 5; the 7.1.1 strengths are cut to L layers")
+    p.add_argument("--input-density", type=float, default=None,
+                   help="random +-1 input weights of this density instead of zero padding "
+                        "(MLCM input_density)")
+    p.add_argument("--input-patch", type=int, default=None,
+                   help="random input weights restricted to one window of this side per unit "
+                        "(MLCM input_patch; square images)")
+    p.add_argument("--connectivity", type=int, default=None,
+                   help="diluted couplings with K inputs per unit (MLCM connectivity)")
     p.add_argument("--learning-rate", type=float, default=0.01)
     p.add_argument("--margin", type=float, default=1.0)
     p.add_argument("--readout-lr", type=float, default=0.01)
@@ -106,7 +129,8 @@ def model_arguments(p):
                    help="layer-L states the readout learns on (MLCM readout_states)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--init-scale", type=float, default=1.0)
-    p.add_argument("--sln-lr", type=float, default=0.01)
+    p.add_argument("--sln-lr", type=float_list, default=[0.01],
+                   help="comma list: one SLN per rate, all trained in the same run")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--max-steps", type=int, default=50)
     p.add_argument("--epochs", type=int, default=20)
@@ -120,13 +144,21 @@ def model_arguments(p):
     p.add_argument("--no-progress", action="store_true")
 
 
+def sln_names(rates):
+    """Model name -> SLN learning rate: "sln" for a single rate, "sln_lr=<rate>" for several."""
+    if len(rates) == 1:
+        return {"sln": rates[0]}
+    return {f"sln_lr={r:g}": r for r in rates}
+
+
 def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
     result = storage.ResultFile(args.out, KIND, config,
                                 extra_attrs={"openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "")})
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
-    units = [(d, m, i) for d in args.datasets for i in range(args.inits) for m in ("sln", "mlcm")]
+    slns = sln_names(args.sln_lr)
+    units = [(d, m, i) for d in args.datasets for i in range(args.inits) for m in [*slns, "mlcm"]]
     todo = [u for u in units if f"{u[0]}/{u[1]}/init={u[2]}" not in done]
     bar = progress(len(units), len(units) - len(todo), not args.no_progress, unit="run")
     cache = {}
@@ -137,9 +169,9 @@ def run(args) -> storage.ResultFile:
         bar.set_postfix_str(f"{name} {model_name} init={init}")
         seed = np.random.SeedSequence(args.seed, spawn_key=(init,))
         t0 = time.perf_counter()
-        if model_name == "sln":
+        if model_name in slns:
             model = Perceptron(rule=args.readout, margin=args.readout_margin,
-                               learning_rate=args.sln_lr, batch_size=args.batch_size,
+                               learning_rate=slns[model_name], batch_size=args.batch_size,
                                epochs=args.epochs, n_train_eval=args.train_eval, random_state=seed)
             model.fit(X, y, validation_data=(Xt, yt))
         else:
@@ -192,16 +224,20 @@ def plot(path, png=None) -> Path:
     data = collect(path)
     names = [d for d in DATASETS if any(k[0] == d for k in data)]
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    models = sorted({k[1] for k in data}, key=lambda m: (m != "mlcm", m))
+    colors = dict(zip(models, ["C0", "C3", "C1", "C2", "C4", "C5", "C6"] * len(models)))
     for ax, name in zip(axes[0], names):
-        for model, color in (("mlcm", "C0"), ("sln", "C3")):
+        for model in models:
             if (name, model) not in data:
                 continue
+            color = colors[model]
             e = data[(name, model)]
             ep = np.arange(1, e["val_accuracy"].shape[1] + 1)
             for key, style in (("train_accuracy", "--"), ("val_accuracy", "-")):
                 m, h = ci95(e[key])
                 ax.plot(ep, m, style, color=color,
-                        label=f"{model.upper()} {'train' if key[0] == 't' else 'validation'}")
+                        label=f"{model.upper().replace('_LR', ' lr')} "
+                              f"{'train' if key[0] == 't' else 'validation'}")
                 ax.fill_between(ep, *accuracy_band(m, h), color=color, alpha=0.2)
         ax.set_title(name)
         ax.set_xlabel("epoch")

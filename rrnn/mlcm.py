@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -235,6 +236,23 @@ class _Diluted:
         return {"indices": self.idx, "weights": self.w}
 
 
+def _random_input_weights(rng, n_units, n_features, density, patch):
+    """(n_units, n_features) float32 random +-1 input weights of ``density`` (all when
+    None), each row restricted to one random ``patch x patch`` window of the square
+    image when ``patch`` is given; scaled by 1/sqrt(expected non-zeros per row)."""
+    p = 1.0 if density is None else density
+    mask = rng.random((n_units, n_features)) < p
+    signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(n_units, n_features))
+    fan_in = p * n_features
+    if patch is not None:
+        side = math.isqrt(n_features)
+        top, left = rng.integers(0, side - patch + 1, size=(2, n_units, 1))
+        row, col = np.divmod(np.arange(n_features), side)
+        mask &= (row >= top) & (row < top + patch) & (col >= left) & (col < left + patch)
+        fan_in = p * patch * patch
+    return (mask * signs / np.sqrt(fan_in)).astype(np.float32)
+
+
 class MLCM:
     """Multi-Layer Chain Model classifier trained with local rules.
 
@@ -307,6 +325,12 @@ class MLCM:
         Sparse random input weights instead of padding (sign activation only): unit i
         of layer 1 gets ``lambda_in * (W_in x)_i`` with W_in of density p and
         entries ``+-1/sqrt(p d)``.
+    input_patch : int, optional
+        Localised random input weights (sign activation only): the d inputs are a
+        square image (d = side^2) and unit i of layer 1 sees one random
+        ``input_patch x input_patch`` window of it, with +-1 weights (of density
+        ``input_density`` inside the window when that is given) scaled so that
+        ``(W_in x)_i`` has unit variance for random +-1 inputs.
     connectivity : int, optional
         K: diluted couplings with K random inputs per unit (sparse storage).
     n_train_eval : int
@@ -336,7 +360,7 @@ class MLCM:
                  init_state="input", update="sequential-sync", max_steps=50, learning_rate=0.01,
                  margin=1.0, weight_decay=0.0, readout="cross_entropy", readout_lr=0.01,
                  readout_margin=0.0, readout_states="clamped", batch_size=100, epochs=20, init_scale=1.0, protocol="thesis",
-                 clamp_steps=10, input_density=None, connectivity=None, n_train_eval=10000,
+                 clamp_steps=10, input_density=None, input_patch=None, connectivity=None, n_train_eval=10000,
                  n_threads=None, random_state=None, verbose=False):
         for name, value in locals().items():
             if name != "self":
@@ -444,6 +468,12 @@ class MLCM:
                 raise ValueError("input_density: sparse input weights are implemented for "
                                  "activation='sign' only, got activation='heaviside'")
             c["density"] = p
+        c["patch"] = None
+        if self.input_patch is not None:
+            c["patch"] = check_int(self.input_patch, "input_patch", minimum=1)
+            if c["heaviside"]:
+                raise ValueError("input_patch: localised input weights are implemented for "
+                                 "activation='sign' only, got activation='heaviside'")
         c["K"] = None
         if self.connectivity is not None:
             c["K"] = check_int(self.connectivity, "connectivity", minimum=1, maximum=N - 1)
@@ -465,9 +495,15 @@ class MLCM:
     def _initialise(self, n_features, classes):
         c = self._cfg
         N, L = c["N"], c["L"]
-        if c["density"] is None and n_features > N:
+        random_input = c["density"] is not None or c["patch"] is not None
+        if not random_input and n_features > N:
             raise ValueError(f"X: {n_features} features do not fit in n_units={N} (inputs are "
                              f"zero-padded to N); use n_units >= {n_features} or input_density")
+        if c["patch"] is not None:
+            side = math.isqrt(n_features)
+            if side * side != n_features or c["patch"] > side:
+                raise ValueError(f"input_patch: windows of {c['patch']}x{c['patch']} need square "
+                                 f"images of side >= {c['patch']}, got {n_features} features")
         self.seed_ = self._seed_sequence()
         rng = np.random.default_rng(np.random.SeedSequence(self.seed_.entropy, spawn_key=tuple(self.seed_.spawn_key) + (0,)))
         M = len(classes)
@@ -480,11 +516,8 @@ class MLCM:
         self.back_ = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(N, M))
         self.readout_ = np.zeros((M, N), dtype=np.float32)
         self.input_weights_ = None
-        if c["density"] is not None:
-            p = c["density"]
-            mask = rng.random((N, n_features)) < p
-            signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(N, n_features))
-            self.input_weights_ = (mask * signs / np.sqrt(p * n_features)).astype(np.float32)
+        if random_input:
+            self.input_weights_ = _random_input_weights(rng, N, n_features, c["density"], c["patch"])
         self.async_key_ = int(self.seed_.generate_state(1, np.uint64)[0] >> np.uint64(1))
         self.history_ = {k: [] for k in ("train_accuracy", "val_accuracy", "sparsity",
                                          "val_sparsity", "mean_steps", "val_mean_steps",
@@ -661,6 +694,13 @@ class MLCM:
 
     def _train_batch(self, X, yi, ids):
         c = self._cfg
+        if c["eta"] == 0 and self.readout_states == "free" and self.protocol == "thesis":
+            # A fixed reservoir: the local rule is a no-op, so the clamped phase is
+            # skipped; the readout learns on the free end state, as it would anyway.
+            xin, S = self._input_fields(X)
+            _, steps, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 42))
+            readout_step(self.readout_, S[c["L"] - 1], yi, self.readout, c["ro_lr"], c["ro_margin"])
+            return steps, conv, (S > 0).mean(axis=(1, 2))
         xin, S = self._input_fields(X)
         outf = self._label_field(yi)
         H, steps, conv = self._relax(S, xin, outf, True,

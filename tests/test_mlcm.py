@@ -354,12 +354,14 @@ def test_sync_layer_kernel_matches_numpy_expression(rng):
             np.testing.assert_array_equal(counts, (expect != S[l, rows]).sum(axis=1))
 
 
-def test_free_readout_learns_on_inference_states_of_the_old_couplings(data):
+@pytest.mark.parametrize("eta", [B / 64, 0.0], ids=["learning", "reservoir"])
+def test_free_readout_learns_on_inference_states_of_the_old_couplings(data, eta):
     """readout_states="free": J follows Algorithm 3 unchanged; W_fwd takes the
     cross-entropy step on the free end states (inference, reference) of the couplings
-    before the update."""
+    before the update. At eta = 0 (a fixed reservoir, whose clamped phase is skipped)
+    the couplings stay as drawn and the readout is the same."""
     X, y = data
-    m = start(tiny(readout_states="free"), X)
+    m = start(tiny(readout_states="free", learning_rate=eta), X)
     J = dyadic(m)
     Wf = m.readout_.copy()
     Xp = np.zeros((len(X), N), np.float32)
@@ -370,7 +372,7 @@ def test_free_readout_learns_on_inference_states_of_the_old_couplings(data):
         J, _, _, _ = ref.train_batch(Xp[s:s + B], y[s:s + B], J, m.back_, Wf, jd=0.25,
                                      lam_in=2.0, lam_left=LAM["lambda_left"],
                                      lam_right=LAM["lambda_right"], lam_out=1.5, t_max=30,
-                                     eta=B / 64, xi=0.0, rho=0.5, eta_ro=0.5)
+                                     eta=eta, xi=0.0, rho=0.5, eta_ro=0.5)
         # independent oracle of the readout step: softmax cross-entropy, mean over the batch
         f = S_free[L].astype(np.float64)
         z = f @ Wf.T
@@ -389,6 +391,29 @@ def test_free_readout_learns_on_inference_states_of_the_old_couplings(data):
     dyadic(other)
     other._train_batch(X[:B].astype(np.float32), y[:B], np.arange(B))
     assert not np.allclose(clamped.readout_, other.readout_)
+
+
+def test_input_patch_weights_are_random_windows_of_the_image(rng):
+    side, patch, n = 6, 3, 40
+    X = rng.choice([-1, 1], size=(32, side * side)).astype(np.int8)
+    y = rng.integers(0, M, 32)
+    m = tiny(n_units=n, input_patch=patch, input_density=0.5, learning_rate=0.0,
+             readout_states="free", epochs=1).fit(X, y)
+    W = m.input_weights_.reshape(n, side, side)
+    for i in range(n):
+        r, c = np.nonzero(W[i])
+        assert len(r) == 0 or (np.ptp(r) < patch and np.ptp(c) < patch)
+    nz = np.abs(m.input_weights_[m.input_weights_ != 0])
+    np.testing.assert_allclose(nz, 1 / np.sqrt(0.5 * patch * patch), rtol=1e-6)
+    # the windows are spread over the image, not all in one corner
+    tops = np.array([np.nonzero(W[i])[0].min() for i in range(n) if W[i].any()])
+    assert len(np.unique(tops)) > 1
+    assert m.predict(X).shape == (len(X),)
+    with pytest.raises(ValueError, match=r"input_patch: windows of 3x3 need square images of "
+                                         r"side >= 3, got 20 features"):
+        tiny(input_patch=3).fit(rng.choice([-1, 1], size=(16, D)), y[:16])
+    with pytest.raises(ValueError, match=r"input_patch: expected an int >= 1, got 0"):
+        tiny(input_patch=0).fit(X, y)
 
 
 def test_published_protocol_and_perceptron_readout(data):
