@@ -351,7 +351,11 @@ class MLCM:
         W_back, random +-1, fixed.
     history_ : dict of lists
         Per epoch: train_accuracy, val_accuracy, sparsity (L,), val_sparsity (L,),
-        mean_steps, val_mean_steps, converged, seconds.
+        mean_steps, val_mean_steps, converged, seconds. ``sparsity`` and
+        ``mean_steps`` describe the training relaxation: the clamped phase, or the free
+        one for a fixed reservoir (``learning_rate=0`` with ``readout_states="free"``).
+    input_weights_ : ndarray (N, d) float32 or None
+        W_in of ``input_density`` / ``input_patch``; None for zero padding.
     """
 
     def __init__(self, n_units=1000, n_layers=5, lambda_left=(6.0, 4.0, 4.0, 4.0, 4.0),
