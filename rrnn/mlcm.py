@@ -502,7 +502,7 @@ class MLCM:
         random_input = c["density"] is not None or c["patch"] is not None
         if not random_input and n_features > N:
             raise ValueError(f"X: {n_features} features do not fit in n_units={N} (inputs are "
-                             f"zero-padded to N); use n_units >= {n_features} or input_density")
+                             f"zero-padded to N); use n_units >= {n_features}, input_density or input_patch")
         if c["patch"] is not None:
             side = math.isqrt(n_features)
             if side * side != n_features or c["patch"] > side:
