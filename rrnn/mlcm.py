@@ -698,34 +698,32 @@ class MLCM:
 
     def _train_batch(self, X, yi, ids):
         c = self._cfg
-        if c["eta"] == 0 and self.readout_states == "free" and self.protocol == "thesis":
-            # A fixed reservoir: the local rule is a no-op, so the clamped phase is
-            # skipped; the readout learns on the free end state, as it would anyway.
-            xin, S = self._input_fields(X)
-            _, steps, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 42))
-            readout_step(self.readout_, S[c["L"] - 1], yi, self.readout, c["ro_lr"], c["ro_margin"])
-            return steps, conv, (S > 0).mean(axis=(1, 2))
+        L = c["L"]
         xin, S = self._input_fields(X)
-        outf = self._label_field(yi)
-        H, steps, conv = self._relax(S, xin, outf, True,
-                                     c["clamp_steps"] if self.protocol == "published" else c["t_max"],
-                                     ids)
-        if self.protocol == "published":
-            targets = S.copy()
-            H, st2, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), H=H)
-            steps = steps + st2
-            readout_in = S[c["L"] - 1]
-        else:
+        readout_in = None
+        if self.protocol == "thesis" and self.readout_states == "free":
+            # inference's own relaxation, before the couplings change
+            S_free = S.copy()
+            _, steps, conv = self._relax(S_free, xin, None, False, c["t_max"], ids + (1 << 42))
+            readout_in, relaxed = S_free[L - 1], S_free
+        if readout_in is None or c["eta"] > 0:
+            # (skipped for a fixed reservoir, eta = 0 with the free readout: the local
+            # rule is a no-op there, so the clamped phase is not needed)
+            outf = self._label_field(yi)
+            H, steps, conv = self._relax(S, xin, outf, True,
+                                         c["clamp_steps"] if self.protocol == "published" else c["t_max"],
+                                         ids)
             targets = S
-            readout_in = S[c["L"] - 1]
-            if self.readout_states == "free":
-                # inference's own relaxation, before the couplings change
-                xin_f, S_free = self._input_fields(X)
-                self._relax(S_free, xin_f, None, False, c["t_max"], ids + (1 << 42))
-                readout_in = S_free[c["L"] - 1]
-        self._local_update(S, H, targets, xin)
+            if self.protocol == "published":
+                targets = S.copy()
+                H, st2, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), H=H)
+                steps = steps + st2
+            self._local_update(S, H, targets, xin)
+            relaxed = S
+            if readout_in is None:
+                readout_in = S[L - 1]
         readout_step(self.readout_, readout_in, yi, self.readout, c["ro_lr"], c["ro_margin"])
-        return steps, conv, (S > 0).mean(axis=(1, 2))
+        return steps, conv, (relaxed > 0).mean(axis=(1, 2))
 
     def _infer(self, X, chunk=None):
         """Free-phase end states of the last layer (n, N), steps, per-layer activity."""
