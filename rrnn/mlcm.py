@@ -36,6 +36,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import memory
 from . import mlcm_kernels as K
 from ._validation import check_int, check_real
 from .perceptron import READOUTS, check_xy, encode, readout_step, softmax
@@ -234,6 +235,20 @@ class _Diluted:
 
     def arrays(self):
         return {"indices": self.idx, "weights": self.w}
+
+
+def _footprint(c, n_features):
+    """Estimated peak bytes of an MLCM with configuration ``c``: the couplings with the
+    temporaries of their generation, the random input weights with theirs, and the
+    working arrays of one batch (states, fields, targets: about 8 (L, B, N) float32)."""
+    L, N, B = c["L"], c["N"], c["B"]
+    if c["K"] is None:
+        couplings = (L + 1) * N * N * 4
+    else:       # idx + w, outgoing lists, and the int64 draw of one layer
+        couplings = L * N * c["K"] * 20 + N * c["K"] * 8
+    random_input = c["density"] is not None or c["patch"] is not None
+    inputs = N * n_features * 21 if random_input else 0   # float64 draw, mask, signs, result
+    return couplings + inputs + 8 * L * B * N * 4
 
 
 def _random_input_weights(rng, n_units, n_features, density, patch):
@@ -508,6 +523,9 @@ class MLCM:
             if side * side != n_features or c["patch"] > side:
                 raise ValueError(f"input_patch: windows of {c['patch']}x{c['patch']} need square "
                                  f"images of side >= {c['patch']}, got {n_features} features")
+        memory.require(_footprint(c, n_features),
+                       f"MLCM(n_units={N}, n_layers={L}, connectivity={c['K']}, "
+                       f"batch_size={c['B']})")
         self.seed_ = self._seed_sequence()
         rng = np.random.default_rng(np.random.SeedSequence(self.seed_.entropy, spawn_key=tuple(self.seed_.spawn_key) + (0,)))
         M = len(classes)

@@ -446,6 +446,18 @@ def test_bad_hyperparameters_name_parameter_value_and_expectation(data, params, 
         tiny(**params).fit(X, y)
 
 
+def test_network_too_large_is_refused_with_its_estimate(data):
+    """Dense 5 x 200,000^2 float32 couplings (960 GB with the generation temporary) are
+    refused before anything is allocated; diluted ones of the same N are not."""
+    X, y = data
+    with pytest.raises(MemoryError, match=r"MLCM\(n_units=200000, n_layers=5, connectivity=None, "
+                                          r"batch_size=8\) needs about 960\.\d\d GB"):
+        tiny(n_units=200_000, n_layers=5, lambda_left=1.0, lambda_right=1.0).fit(X, y)
+    from rrnn.mlcm import _footprint
+    m = tiny(n_units=200_000, n_layers=5, lambda_left=1.0, lambda_right=1.0, connectivity=64)
+    assert _footprint(m._resolve(), D) < 5e9
+
+
 def test_bad_data(data):
     X, y = data
     with pytest.raises(ValueError, match="X: expected a 2-d array"):
