@@ -31,6 +31,7 @@ from rrnn.mlcm import MLCM
 from rrnn.perceptron import Perceptron
 
 from _common import float_list, progress, save_figure
+from _mlp import BackpropMLP
 
 KIND = "mlcm_baseline"
 DATASETS = {
@@ -95,7 +96,8 @@ def mlcm_params(args, **extra):
              input_density=args.input_density, input_patch=args.input_patch,
              connectivity=args.connectivity,
              lambda_out=args.lambda_out, n_units=args.n_units, learning_rate=args.learning_rate, margin=args.margin,
-             readout_lr=args.readout_lr, batch_size=args.batch_size, epochs=args.epochs,
+             readout_lr=args.readout_lr, readout_lr_schedule=args.lr_schedule,
+             batch_size=args.batch_size, epochs=args.epochs,
              max_steps=args.max_steps, n_train_eval=args.train_eval,
              readout_states=args.readout_states, weight_decay=args.weight_decay,
              init_scale=args.init_scale, readout=args.readout, readout_margin=args.readout_margin)
@@ -118,6 +120,9 @@ def model_arguments(p):
     p.add_argument("--learning-rate", type=float, default=0.01)
     p.add_argument("--margin", type=float, default=1.0)
     p.add_argument("--readout-lr", type=float, default=0.01)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help="rate per epoch of the MLCM readout and of the SLN (the same for both): "
+                        "constant (thesis) or cosine-annealed over --epochs")
     p.add_argument("--readout", choices=("cross_entropy", "perceptron"), default="cross_entropy",
                    help="readout rule of the MLCM and learning rule of the SLN (the same for both)")
     p.add_argument("--readout-margin", type=float, default=0.0,
@@ -131,6 +136,10 @@ def model_arguments(p):
     p.add_argument("--init-scale", type=float, default=1.0)
     p.add_argument("--sln-lr", type=float_list, default=[0.01],
                    help="comma list: one SLN per rate, all trained in the same run")
+    p.add_argument("--mlp-hidden", type=int, default=0,
+                   help="also train a backprop MLP with this many hidden units (reference, "
+                        "not a local rule; 0: none)")
+    p.add_argument("--mlp-lr", type=float, default=1e-3, help="Adam rate of the MLP (cosine-annealed)")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--max-steps", type=int, default=50)
     p.add_argument("--epochs", type=int, default=20)
@@ -158,7 +167,8 @@ def run(args) -> storage.ResultFile:
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
     slns = sln_names(args.sln_lr)
-    units = [(d, m, i) for d in args.datasets for i in range(args.inits) for m in [*slns, "mlcm"]]
+    models = [*slns, "mlcm"] + (["mlp"] if args.mlp_hidden else [])
+    units = [(d, m, i) for d in args.datasets for i in range(args.inits) for m in models]
     todo = [u for u in units if f"{u[0]}/{u[1]}/init={u[2]}" not in done]
     bar = progress(len(units), len(units) - len(todo), not args.no_progress, unit="run")
     cache = {}
@@ -171,8 +181,14 @@ def run(args) -> storage.ResultFile:
         t0 = time.perf_counter()
         if model_name in slns:
             model = Perceptron(rule=args.readout, margin=args.readout_margin,
-                               learning_rate=slns[model_name], batch_size=args.batch_size,
+                               learning_rate=slns[model_name], lr_schedule=args.lr_schedule,
+                               batch_size=args.batch_size,
                                epochs=args.epochs, n_train_eval=args.train_eval, random_state=seed)
+            model.fit(X, y, validation_data=(Xt, yt))
+        elif model_name == "mlp":
+            model = BackpropMLP(hidden=args.mlp_hidden, learning_rate=args.mlp_lr,
+                                batch_size=args.batch_size, epochs=args.epochs,
+                                n_train_eval=args.train_eval, random_state=seed)
             model.fit(X, y, validation_data=(Xt, yt))
         else:
             model = MLCM(**mlcm_params(args), random_state=seed)

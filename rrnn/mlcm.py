@@ -39,7 +39,8 @@ import numpy as np
 from . import memory
 from . import mlcm_kernels as K
 from ._validation import check_int, check_real
-from .perceptron import READOUTS, check_xy, encode, readout_step, softmax
+from .perceptron import (READOUTS, check_schedule, check_xy, encode, readout_step,
+                         scheduled_rate, softmax)
 
 __all__ = ["MLCM", "UPDATES", "PROTOCOLS"]
 
@@ -311,6 +312,10 @@ class MLCM:
         xi: ``J <- J (1 - eta xi) + dJ``.
     readout : {"cross_entropy", "perceptron"}
     readout_lr : float
+    readout_lr_schedule : {"constant", "cosine"}
+        Readout rate per epoch (:func:`rrnn.perceptron.scheduled_rate`): "constant" as
+        in the thesis, or "cosine", annealed from ``readout_lr`` towards zero over
+        ``epochs``.
     readout_margin : float
         Margin of the perceptron readout.
     readout_states : {"clamped", "free"}
@@ -378,8 +383,8 @@ class MLCM:
                  lambda_out=12.0, activation="sign", threshold=0.0, sparsity=None,
                  init_state="input", update="sequential-sync", max_steps=50, learning_rate=0.01,
                  margin=1.0, weight_decay=0.0, readout="cross_entropy", readout_lr=0.01,
-                 readout_margin=0.0, readout_states="clamped", batch_size=100, epochs=20, init_scale=1.0, protocol="thesis",
-                 clamp_steps=10, input_density=None, input_patch=None, connectivity=None, n_train_eval=10000,
+                 readout_lr_schedule="constant", readout_margin=0.0, readout_states="clamped",
+                 batch_size=100, epochs=20, init_scale=1.0, protocol="thesis", clamp_steps=10, input_density=None, input_patch=None, connectivity=None, n_train_eval=10000,
                  n_threads=None, random_state=None, verbose=False):
         for name, value in locals().items():
             if name != "self":
@@ -466,6 +471,7 @@ class MLCM:
         c["ro_lr"] = check_real(self.readout_lr, "readout_lr")
         if c["ro_lr"] <= 0:
             raise ValueError(f"readout_lr: expected a number > 0, got {c['ro_lr']}")
+        c["ro_schedule"] = check_schedule(self.readout_lr_schedule, "readout_lr_schedule")
         c["ro_margin"] = check_real(self.readout_margin, "readout_margin")
         if self.readout_states not in READOUT_STATES:
             raise ValueError(f"readout_states: expected one of {READOUT_STATES}, "
@@ -740,7 +746,8 @@ class MLCM:
             relaxed = S
             if readout_in is None:
                 readout_in = S[L - 1]
-        readout_step(self.readout_, readout_in, yi, self.readout, c["ro_lr"], c["ro_margin"])
+        ro_lr = scheduled_rate(c["ro_lr"], c["ro_schedule"], self.epochs_done_, self.epochs)
+        readout_step(self.readout_, readout_in, yi, self.readout, ro_lr, c["ro_margin"])
         return steps, conv, (relaxed > 0).mean(axis=(1, 2))
 
     def _infer(self, X, chunk=None):

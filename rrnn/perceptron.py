@@ -7,6 +7,9 @@ The readout of an MLCM and the SLN learn with the same two rules:
 * ``"perceptron"``: the multi-class margin perceptron: for every sample whose score
   margin ``(W s)_y - max_{k != y} (W s)_k`` is ``<= margin``, ``W_y += lr s`` and
   ``W_k* -= lr s`` (k* the best wrong class).
+
+Both use a rate per epoch from a schedule (:func:`scheduled_rate`): constant, as in the
+thesis, or cosine-annealed to zero over the training epochs.
 """
 
 from __future__ import annotations
@@ -24,6 +27,26 @@ from ._validation import check_int, check_real
 __all__ = ["Perceptron"]
 
 READOUTS = ("cross_entropy", "perceptron")
+SCHEDULES = ("constant", "cosine")
+
+
+def scheduled_rate(lr: float, schedule: str, epoch: int, epochs: int) -> float:
+    """Learning rate of epoch ``epoch`` (0-based) out of ``epochs``.
+
+    "constant": ``lr``. "cosine": ``lr (1 + cos(pi e / epochs)) / 2``, from ``lr`` in the
+    first epoch down to about ``lr (pi / epochs)^2 / 4`` in the last; epochs past
+    ``epochs`` (more ``partial_fit`` calls) keep the last epoch's rate.
+    """
+    if schedule == "constant":
+        return lr
+    e = min(epoch, epochs - 1)
+    return lr * 0.5 * (1.0 + np.cos(np.pi * e / epochs))
+
+
+def check_schedule(value, name: str) -> str:
+    if value not in SCHEDULES:
+        raise ValueError(f"{name}: expected one of {SCHEDULES}, got {value!r}")
+    return value
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -96,6 +119,8 @@ class Perceptron:
     ----------
     rule : {"cross_entropy", "perceptron"}
     learning_rate : float > 0
+    lr_schedule : {"constant", "cosine"}
+        Rate per epoch (:func:`scheduled_rate`); "constant" is the thesis's.
     margin : float >= 0
         Margin of the perceptron rule (ignored by cross-entropy).
     batch_size : int >= 1
@@ -113,9 +138,10 @@ class Perceptron:
     """
 
     def __init__(self, rule="cross_entropy", learning_rate=0.01, margin=0.0, batch_size=100,
-                 epochs=20, n_train_eval=10000, random_state=None):
+                 epochs=20, n_train_eval=10000, random_state=None, lr_schedule="constant"):
         self.rule = rule
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.margin = margin
         self.batch_size = batch_size
         self.epochs = epochs
@@ -128,6 +154,7 @@ class Perceptron:
         lr = check_real(self.learning_rate, "learning_rate")
         if lr <= 0:
             raise ValueError(f"learning_rate: expected a number > 0, got {lr}")
+        check_schedule(self.lr_schedule, "lr_schedule")
         if check_real(self.margin, "margin") < 0:
             raise ValueError(f"margin: expected a number >= 0, got {self.margin}")
         check_int(self.batch_size, "batch_size", minimum=1)
@@ -178,9 +205,10 @@ class Perceptron:
         rng = np.random.default_rng(np.random.SeedSequence(
             self.seed_.entropy, spawn_key=tuple(self.seed_.spawn_key) + (1, self.epochs_done_)))
         order = rng.permutation(len(X))
+        lr = scheduled_rate(self.learning_rate, self.lr_schedule, self.epochs_done_, self.epochs)
         for start in range(0, len(X), self.batch_size):
             b = order[start:start + self.batch_size]
-            readout_step(self.coef_, X[b], yi[b], self.rule, self.learning_rate, self.margin)
+            readout_step(self.coef_, X[b], yi[b], self.rule, lr, self.margin)
         self.epochs_done_ += 1
         self.history_["seconds"].append(time.perf_counter() - t0)
         n_eval = min(self.n_train_eval, len(X))
@@ -207,8 +235,8 @@ class Perceptron:
         tmp = path.with_name(path.name + ".tmp")
         with h5py.File(tmp, "w") as f:
             f.attrs["kind"] = "rrnn.Perceptron"
-            params = {k: getattr(self, k) for k in ("rule", "learning_rate", "margin", "batch_size",
-                                                    "epochs", "n_train_eval")}
+            params = {k: getattr(self, k) for k in ("rule", "learning_rate", "lr_schedule", "margin",
+                                                    "batch_size", "epochs", "n_train_eval")}
             f.attrs["params"] = json.dumps(params)
             f.attrs["seed_entropy"] = str(self.seed_.entropy)
             f.attrs["seed_spawn_key"] = json.dumps(list(self.seed_.spawn_key))

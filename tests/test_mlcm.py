@@ -416,6 +416,52 @@ def test_input_patch_weights_are_random_windows_of_the_image(rng):
         tiny(input_patch=0).fit(X, y)
 
 
+def cosine_rate(lr, epoch, epochs):
+    """Independent statement of the cosine schedule: lr at epoch 0, halved at epochs / 2."""
+    return lr * (1.0 + np.cos(np.pi * epoch / epochs)) / 2.0
+
+
+def test_cosine_readout_schedule_matches_constant_rate_epochs(data):
+    """A cosine readout schedule over 3 epochs is 3 constant-rate epochs at the rates
+    lr, lr (1 + cos(pi / 3)) / 2 = 0.75 lr and lr (1 + cos(2 pi / 3)) / 2 = 0.25 lr; the
+    couplings (local rule) are untouched by the schedule."""
+    X, y = data
+    annealed = tiny(readout_lr_schedule="cosine", epochs=3).fit(X, y)
+    stepped = tiny(epochs=3)
+    for epoch, factor in enumerate((1.0, 0.75, 0.25)):
+        if epoch:
+            stepped._cfg["ro_lr"] = 0.5 * factor
+        assert np.isclose(cosine_rate(0.5, epoch, 3), 0.5 * factor)
+        stepped.partial_fit(X, y, classes=np.arange(M))
+    np.testing.assert_array_equal(annealed.couplings_, stepped.couplings_)
+    np.testing.assert_allclose(annealed.readout_, stepped.readout_, rtol=1e-6)
+    constant = tiny(epochs=3).fit(X, y)
+    assert not np.allclose(constant.readout_, annealed.readout_)
+
+
+def test_perceptron_cosine_schedule_is_the_readout_rule_at_annealed_rates(data):
+    X, y = data
+    p = Perceptron(learning_rate=0.2, lr_schedule="cosine", epochs=4, batch_size=8,
+                   random_state=0).fit(X, y)
+    W = np.zeros((M, D), np.float32)
+    seed = np.random.SeedSequence(0)
+    for epoch in range(4):
+        order = np.random.default_rng(np.random.SeedSequence(
+            seed.entropy, spawn_key=(1, epoch))).permutation(len(X))
+        for a in range(0, len(X), 8):
+            b = order[a:a + 8]
+            f = X[b].astype(np.float64)
+            z = f @ W.T
+            q = np.exp(z - z.max(axis=1, keepdims=True))
+            q /= q.sum(axis=1, keepdims=True)
+            q[np.arange(len(b)), y[b]] -= 1.0
+            W = (W - cosine_rate(0.2, epoch, 4) / len(b) * q.T @ f).astype(np.float32)
+    np.testing.assert_allclose(p.coef_, W, atol=1e-5)
+    with pytest.raises(ValueError, match=r"lr_schedule: expected one of \('constant', 'cosine'\), "
+                                         r"got 'linear'"):
+        Perceptron(lr_schedule="linear").fit(X, y)
+
+
 def test_published_protocol_and_perceptron_readout(data):
     X, y = data
     m = tiny(protocol="published", clamp_steps=3, readout="perceptron", readout_margin=1.0,
@@ -433,6 +479,7 @@ def test_published_protocol_and_perceptron_readout(data):
     (dict(update="random"), r"update: expected one of"),
     (dict(learning_rate=-1.0), r"learning_rate: expected a number >= 0, got -1.0"),
     (dict(readout_lr=0.0), r"readout_lr: expected a number > 0, got 0.0"),
+    (dict(readout_lr_schedule="step"), r"readout_lr_schedule: expected one of \('constant', 'cosine'\), got 'step'"),
     (dict(readout_states="mixed"), r"readout_states: expected one of \('clamped', 'free'\), got 'mixed'"),
     (dict(batch_size=0), r"batch_size: expected an int >= 1, got 0"),
     (dict(max_steps=2.5), r"max_steps: expected an int, got 2.5"),
