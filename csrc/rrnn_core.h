@@ -161,6 +161,12 @@ int rrnn_count_fixed_points(const rrnn_couplings *J, const double *bias,
  * their XOR in *out (so the read cannot be optimised away). */
 int rrnn_stream_read(const uint64_t *data, int64_t n_words, uint64_t *out, rrnn_exec ex);
 
+/* Compute-peak probe: every thread runs `rounds` rounds of the batched
+ * kernel's XOR/popcount/add mix on registers only (no memory traffic) at the
+ * dispatched SIMD level.  *word_ops receives the coupling-word x state
+ * products done by all threads, *out a checksum. */
+int rrnn_popcount_peak(int64_t rounds, uint64_t *word_ops, uint64_t *out, rrnn_exec ex);
+
 /* Raw batched popcount kernel, exposed for benchmarks and tests:
  * out[b][i] = popcount(rows[i] XOR packed[b]) over words, (batch, n) int64;
  * packed is (batch, words) uint64. */

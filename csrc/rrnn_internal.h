@@ -124,6 +124,9 @@ struct rrnn_kernels {
     void (*daxpy)(const int32_t *col, int64_t i0, int64_t i1, int64_t delta, int64_t *acc);
     /* XOR of d[0 .. n). */
     uint64_t (*xorsum)(const uint64_t *d, int64_t n);
+    /* Register-only XOR/popcount/add rounds (compute-peak probe); *ops gets
+     * the word-state products done, the return value is a checksum. */
+    uint64_t (*peak)(int64_t rounds, uint64_t seed, uint64_t *ops);
     /* Low-rank term: sum of M[mu] over the set bits mu < p of one row of
      * lr_bits_t (|M| < 2^25). */
     int64_t (*lrneg)(const uint64_t *bits, const int32_t *M, int64_t p);

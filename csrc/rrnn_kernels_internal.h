@@ -462,6 +462,84 @@ RK_TGT static uint64_t RK_SFX(rk_xorsum)(const uint64_t *d, int64_t n)
 }
 
 /* ------------------------------------------------------------------------ */
+/* compute-peak probe                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The batched kernel's instruction mix (XOR, popcount, add per word-state)
+ * with every operand in a register: 4 row words x 3 state words per round,
+ * 12 independent accumulators, no loads.  Its rate is the most this core can
+ * give the batched kernel at this SIMD level.  The empty asm statements make
+ * the state words opaque, so the compiler cannot hoist the work out of the
+ * loop.  *ops receives the word-state products done. */
+RK_TGT static uint64_t RK_SFX(rk_peak)(int64_t rounds, uint64_t seed, uint64_t *ops)
+{
+#if RK_LEVEL == 2
+    __m512i r0 = _mm512_set1_epi64((long long)(seed * 3u)), r1 = _mm512_set1_epi64((long long)(seed * 5u));
+    __m512i r2 = _mm512_set1_epi64((long long)(seed * 7u)), r3 = _mm512_set1_epi64((long long)(seed * 11u));
+    __m512i s0 = _mm512_set1_epi64((long long)(seed ^ 13u)), s1 = _mm512_set1_epi64((long long)(seed ^ 17u));
+    __m512i s2 = _mm512_set1_epi64((long long)(seed ^ 19u));
+    __m512i a[12];
+    for (int k = 0; k < 12; k++)
+        a[k] = _mm512_setzero_si512();
+#define RK_PK(k, r, st) a[k] = _mm512_add_epi64(a[k], _mm512_popcnt_epi64(_mm512_xor_si512(r, st)))
+    for (int64_t t = 0; t < rounds; t++) {
+        RK_PK(0, r0, s0); RK_PK(1, r1, s0); RK_PK(2, r2, s0); RK_PK(3, r3, s0);
+        RK_PK(4, r0, s1); RK_PK(5, r1, s1); RK_PK(6, r2, s1); RK_PK(7, r3, s1);
+        RK_PK(8, r0, s2); RK_PK(9, r1, s2); RK_PK(10, r2, s2); RK_PK(11, r3, s2);
+        __asm__("" : "+v"(s0), "+v"(s1), "+v"(s2));
+    }
+#undef RK_PK
+    __m512i sum = a[0];
+    for (int k = 1; k < 12; k++)
+        sum = _mm512_add_epi64(sum, a[k]);
+    *ops = (uint64_t)rounds * 12u * 8u;
+    return (uint64_t)_mm512_reduce_add_epi64(sum);
+#elif RK_LEVEL == 1
+    /* the nibble-table popcount of the AVX2 kernel, byte counters widened
+     * every RK_BYTE_CHUNKS rounds as there */
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i r0 = _mm256_set1_epi64x((long long)(seed * 3u)), r1 = _mm256_set1_epi64x((long long)(seed * 5u));
+    __m256i s0 = _mm256_set1_epi64x((long long)(seed ^ 13u)), s1 = _mm256_set1_epi64x((long long)(seed ^ 17u));
+    __m256i s2 = _mm256_set1_epi64x((long long)(seed ^ 19u));
+    __m256i tot = _mm256_setzero_si256();
+    int64_t t = 0;
+    while (t < rounds) {
+        int64_t t1 = t + RK_BYTE_CHUNKS < rounds ? t + RK_BYTE_CHUNKS : rounds;
+        __m256i a[6];
+        for (int k = 0; k < 6; k++)
+            a[k] = _mm256_setzero_si256();
+#define RK_PK(k, r, st) a[k] = _mm256_add_epi8(a[k], RK_SFX(rk_pop8)(_mm256_xor_si256(r, st), lut, m4))
+        for (; t < t1; t++) {
+            RK_PK(0, r0, s0); RK_PK(1, r1, s0); RK_PK(2, r0, s1);
+            RK_PK(3, r1, s1); RK_PK(4, r0, s2); RK_PK(5, r1, s2);
+            __asm__("" : "+x"(s0), "+x"(s1), "+x"(s2));
+        }
+#undef RK_PK
+        for (int k = 0; k < 6; k++)
+            tot = _mm256_add_epi64(tot, _mm256_sad_epu8(a[k], _mm256_setzero_si256()));
+    }
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, tot);
+    *ops = (uint64_t)rounds * 6u * 4u;
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+#else
+    uint64_t r0 = seed * 3u, r1 = seed * 5u, s0 = seed ^ 13u, s1 = seed ^ 17u;
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int64_t t = 0; t < rounds; t++) {
+        a0 += RK_SFX(rk_pop64)(r0 ^ s0);
+        a1 += RK_SFX(rk_pop64)(r1 ^ s0);
+        a2 += RK_SFX(rk_pop64)(r0 ^ s1);
+        a3 += RK_SFX(rk_pop64)(r1 ^ s1);
+        __asm__("" : "+r"(s0), "+r"(s1));
+    }
+    *ops = (uint64_t)rounds * 4u;
+    return a0 + a1 + a2 + a3;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
 /* low-rank term: overlaps M (int32) against the bit-packed pattern transpose */
 /* ------------------------------------------------------------------------ */
 
@@ -927,7 +1005,7 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
 
 static const rrnn_kernels RK_SFX(rk_table) = {
     RK_SFX(rk_popc), RK_SFX(rk_colupd), RK_SFX(rk_ddot), RK_SFX(rk_daxpy),
-    RK_SFX(rk_xorsum), RK_SFX(rk_lrneg), RK_SFX(rk_lrneg_rows), RK_SFX(rk_lrupd), RK_SFX(rk_bdot),
+    RK_SFX(rk_xorsum), RK_SFX(rk_peak), RK_SFX(rk_lrneg), RK_SFX(rk_lrneg_rows), RK_SFX(rk_lrupd), RK_SFX(rk_bdot),
     RK_SFX(rk_count_range),
 };
 

@@ -1,6 +1,7 @@
 /*
  * rrnn_util.c -- build facts, argument checks, scratch memory, the counter
- * based generator, random couplings, bit transpose and the bandwidth probe.
+ * based generator, random couplings, bit transpose and the bandwidth and
+ * compute-peak probes.
  */
 #include "rrnn_internal.h"
 
@@ -223,7 +224,7 @@ int rrnn_transpose_bits(const uint64_t *rows, int64_t n, uint64_t *cols, rrnn_ex
 }
 
 /* ------------------------------------------------------------------------ */
-/* bandwidth probe                                                           */
+/* probes: memory bandwidth and compute peak                                 */
 /* ------------------------------------------------------------------------ */
 
 int rrnn_stream_read(const uint64_t *data, int64_t n_words, uint64_t *out, rrnn_exec ex)
@@ -251,6 +252,29 @@ int rrnn_stream_read(const uint64_t *data, int64_t n_words, uint64_t *out, rrnn_
             b = n_words;
         acc ^= K->xorsum(data + a, b - a);
     }
+    *out = acc;
+    return RRNN_OK;
+}
+
+int rrnn_popcount_peak(int64_t rounds, uint64_t *word_ops, uint64_t *out, rrnn_exec ex)
+{
+    int st = rrnn_check_exec(ex);
+    if (st != RRNN_OK)
+        return st;
+    if (rounds < 0 || word_ops == NULL || out == NULL)
+        return RRNN_ERR_ARGUMENT;
+    const rrnn_kernels *K = rrnn_kernels_for(ex.simd);
+    uint64_t acc = 0, ops = 0;
+#pragma omp parallel num_threads(rrnn_nthreads(ex.n_threads)) reduction(+ : acc, ops)
+    {
+        uint64_t seed = 0x9E3779B97F4A7C15ULL, mine = 0;
+#ifdef _OPENMP
+        seed += (uint64_t)omp_get_thread_num();
+#endif
+        acc += K->peak(rounds, seed, &mine);
+        ops += mine;
+    }
+    *word_ops = ops;
     *out = acc;
     return RRNN_OK;
 }

@@ -224,6 +224,17 @@ def stream_read(data: np.ndarray, n_threads: int = 1) -> int:
     return int(out[0])
 
 
+def popcount_peak(rounds: int, n_threads: int = 1) -> tuple[int, int]:
+    """Compute-peak probe: ``rounds`` register-only XOR/popcount/add rounds per thread
+    (the batched kernel's instruction mix, no memory traffic). Returns the coupling-word
+    x state products done (for a rate in word-states per second) and the sum of their
+    popcounts (a checksum)."""
+    ops = _ffi.new("uint64_t *")
+    out = _ffi.new("uint64_t *")
+    _check(_lib.rrnn_popcount_peak(int(rounds), ops, out, _exec(n_threads)), "popcount_peak")
+    return int(ops[0]), int(out[0])
+
+
 def xor_popcount(rows: np.ndarray, packed: np.ndarray, n_threads: int = 1) -> np.ndarray:
     """Raw batched kernel: out[b, i] = popcount(rows[i] ^ packed[b]), (batch, n) int64."""
     keep: list = []
