@@ -251,9 +251,9 @@ def plot(path, png=None) -> Path:
             ep = np.arange(1, e["val_accuracy"].shape[1] + 1)
             for key, style in (("train_accuracy", "--"), ("val_accuracy", "-")):
                 m, h = ci95(e[key])
+                label = "MLP (backprop)" if model == "mlp" else model.upper().replace("_LR", " lr")
                 ax.plot(ep, m, style, color=color,
-                        label=f"{model.upper().replace('_LR', ' lr')} "
-                              f"{'train' if key[0] == 't' else 'validation'}")
+                        label=f"{label} {'train' if key[0] == 't' else 'validation'}")
                 ax.fill_between(ep, *accuracy_band(m, h), color=color, alpha=0.2)
         ax.set_title(name)
         ax.set_xlabel("epoch")
