@@ -384,7 +384,8 @@ class MLCM:
                  init_state="input", update="sequential-sync", max_steps=50, learning_rate=0.01,
                  margin=1.0, weight_decay=0.0, readout="cross_entropy", readout_lr=0.01,
                  readout_lr_schedule="constant", readout_margin=0.0, readout_states="clamped",
-                 batch_size=100, epochs=20, init_scale=1.0, protocol="thesis", clamp_steps=10, input_density=None, input_patch=None, connectivity=None, n_train_eval=10000,
+                 batch_size=100, epochs=20, init_scale=1.0, protocol="thesis", clamp_steps=10,
+                 input_density=None, input_patch=None, connectivity=None, n_train_eval=10000,
                  n_threads=None, random_state=None, verbose=False):
         for name, value in locals().items():
             if name != "self":
