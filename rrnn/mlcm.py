@@ -247,8 +247,7 @@ def _footprint(c, n_features):
         couplings = (L + 1) * N * N * 4
     else:       # idx + w, outgoing lists, and the int64 draw of one layer
         couplings = L * N * c["K"] * 20 + N * c["K"] * 8
-    random_input = c["density"] is not None or c["patch"] is not None
-    inputs = N * n_features * 21 if random_input else 0   # float64 draw, mask, signs, result
+    inputs = N * n_features * 21 if c["random_input"] else 0   # float64 draw, mask, signs, result
     return couplings + inputs + 8 * L * B * N * 4
 
 
@@ -500,6 +499,7 @@ class MLCM:
             if c["heaviside"]:
                 raise ValueError("input_patch: localised input weights are implemented for "
                                  "activation='sign' only, got activation='heaviside'")
+        c["random_input"] = c["density"] is not None or c["patch"] is not None
         c["K"] = None
         if self.connectivity is not None:
             c["K"] = check_int(self.connectivity, "connectivity", minimum=1, maximum=N - 1)
@@ -521,8 +521,7 @@ class MLCM:
     def _initialise(self, n_features, classes):
         c = self._cfg
         N, L = c["N"], c["L"]
-        random_input = c["density"] is not None or c["patch"] is not None
-        if not random_input and n_features > N:
+        if not c["random_input"] and n_features > N:
             raise ValueError(f"X: {n_features} features do not fit in n_units={N} (inputs are "
                              f"zero-padded to N); use n_units >= {n_features}, input_density or input_patch")
         if c["patch"] is not None:
@@ -545,7 +544,7 @@ class MLCM:
         self.back_ = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(N, M))
         self.readout_ = np.zeros((M, N), dtype=np.float32)
         self.input_weights_ = None
-        if random_input:
+        if c["random_input"]:
             self.input_weights_ = _random_input_weights(rng, N, n_features, c["density"], c["patch"])
         self.async_key_ = int(self.seed_.generate_state(1, np.uint64)[0] >> np.uint64(1))
         self.history_ = {k: [] for k in ("train_accuracy", "val_accuracy", "sparsity",
@@ -725,13 +724,13 @@ class MLCM:
         c = self._cfg
         L = c["L"]
         xin, S = self._input_fields(X)
-        readout_in = None
-        if self.protocol == "thesis" and self.readout_states == "free":
+        free_readout = self.protocol == "thesis" and self.readout_states == "free"
+        if free_readout:
             # inference's own relaxation, before the couplings change
             S_free = S.copy()
             _, steps, conv = self._relax(S_free, xin, None, False, c["t_max"], ids + (1 << 42))
             readout_in, relaxed = S_free[L - 1], S_free
-        if readout_in is None or c["eta"] > 0:
+        if not free_readout or c["eta"] > 0:
             # (skipped for a fixed reservoir, eta = 0 with the free readout: the local
             # rule is a no-op there, so the clamped phase is not needed)
             outf = self._label_field(yi)
@@ -744,8 +743,8 @@ class MLCM:
                 H, st2, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), H=H)
                 steps = steps + st2
             self._local_update(S, H, targets, xin)
-            relaxed = S
-            if readout_in is None:
+            relaxed = S           # the history describes the clamped phase when it runs
+            if not free_readout:
                 readout_in = S[L - 1]
         ro_lr = scheduled_rate(c["ro_lr"], c["ro_schedule"], self.epochs_done_, self.epochs)
         readout_step(self.readout_, readout_in, yi, self.readout, ro_lr, c["ro_margin"])
