@@ -50,8 +50,8 @@ def test_sync_step_one_state(benchmark, c_backend, large_binary):
 def peak_word_rate(c_backend, rounds=50_000_000):
     """Compute-peak probe: word-state products per second of the kernel's XOR/popcount/add
     mix on registers only (median of 5 runs), the most the cores allow this kernel."""
-    ops, _ = c_backend.popcount_peak(rounds, THREADS)
-    return ops / time_median(lambda: c_backend.popcount_peak(rounds, THREADS), repeat=5)
+    per_round, _ = c_backend.popcount_peak(1, THREADS)   # products per round, all threads
+    return rounds * per_round / time_median(lambda: c_backend.popcount_peak(rounds, THREADS), repeat=5)
 
 
 def test_batch64_word_rate(benchmark, c_backend, large_binary):
