@@ -41,7 +41,9 @@ def run(args) -> storage.ResultFile:
     result = storage.ResultFile(args.out, KIND, config)
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
-    units = [(v, i) for v in args.values for i in range(args.inits)]
+    # Initialisation-major: an interrupted run has every value at the first inits,
+    # so its figure already spans the whole parameter range.
+    units = [(v, i) for i in range(args.inits) for v in args.values]
     todo = [u for u in units if f"{args.mode}/value={u[0]}/init={u[1]}" not in done]
     bar = progress(len(units), len(units) - len(todo), not args.no_progress, unit="run")
     X, y, Xt, yt = load_data("mnist", args.train_samples, args.test_samples, args.data_dir)
@@ -83,14 +85,20 @@ def plot(path, png=None) -> Path:
     label = r"threshold $\gamma$" if mode == "threshold" else r"WTA activity $\delta$"
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(16, 4.2))
     n_layers = next(iter(data.values()))["val_sparsity"].shape[-1]
+
+    def final_band(key, *index):
+        # per value, since an interrupted run may hold one init more for some values
+        mh = np.array([ci95(data[v][key][(slice(None), -1) + index]) for v in values])
+        return mh[:, 0], mh[:, 1]
+
     for l in range(n_layers):
-        m, h = ci95([data[v]["val_sparsity"][:, -1, l] for v in values], axis=1)
+        m, h = final_band("val_sparsity", l)
         a1.errorbar(values, m, yerr=h, marker="o", capsize=3, label=f"layer {l + 1}")
     a1.set_xlabel(label)
     a1.set_ylabel("fraction of active units (free phase, final epoch)")
     a1.legend(fontsize=7)
     for key, name in (("train_accuracy", "train"), ("val_accuracy", "validation")):
-        m, h = ci95([data[v][key][:, -1] for v in values], axis=1)
+        m, h = final_band(key)
         lo, hi = accuracy_band(m, h)
         a2.errorbar(values, m, yerr=[m - lo, hi - m], marker="o", capsize=3, label=name)
     a2.set_xlabel(label)
