@@ -609,17 +609,6 @@ class MLCM:
                 gamma[0] = gamma[L - 1] = 0.0
         return kappa, gamma
 
-    def _activate(self, l, h):
-        c = self._cfg
-        if c["wta"] is not None and 0 < l < c["L"] - 1:
-            k = int(c["wta"][l - 1])
-            new = np.zeros_like(h)
-            top = np.argpartition(-h, k - 1, axis=1)[:, :k]
-            np.put_along_axis(new, top, 1.0, axis=1)
-            return new
-        lo = 0.0 if c["heaviside"] else -1.0
-        return np.where(h >= 0, np.float32(1.0), np.float32(lo))
-
     def _relax(self, S, xin, outf, use_right, t_max, sample_ids, H=None):
         """Run the dynamics on S (L, B, N) in place. Returns (H, steps, converged) with H
         the main fields ``J^l s^l`` of the end state."""
@@ -657,19 +646,12 @@ class MLCM:
             changed = np.zeros(A, dtype=bool)
             for l in range(L):
                 old = S[l] if every else S[l, active]
+                new = np.empty((A, N), dtype=np.float32)
+                counts = np.empty(A, dtype=np.int64)
                 if c["wta"] is not None and 0 < l < L - 1:
-                    src = S if every else S[:, active]
-                    h = H[l, active] + jd * src[l]
-                    h += c["lam_left"][l] * src[l - 1]
-                    if use_right:
-                        h += c["lam_right"][l] * src[l + 1]
-                    h -= kappa[l]
-                    h -= gamma[l]
-                    new = self._activate(l, h)
-                    counts = np.count_nonzero(new != old, axis=1)
+                    K.wta_layer(new, counts, S, H, l, active, jd, c["lam_left"], c["lam_right"],
+                                kappa, gamma, use_right, int(c["wta"][l - 1]))
                 else:
-                    new = np.empty((A, N), dtype=np.float32)
-                    counts = np.empty(A, dtype=np.int64)
                     K.sync_layer(new, counts, S, H, l, active, xin, outf, jd, c["lam_left"],
                                  c["lam_right"], kappa, gamma, c["heaviside"], use_right)
                 n_changed = int(counts.sum())

@@ -167,6 +167,48 @@ def test_wta_fires_exactly_round_n_delta(data, delta):
     assert set(np.unique(S)) <= {0.0, 1.0}
 
 
+@pytest.mark.parametrize("kind", ["normal", "few values", "signed zeros"])
+def test_kth_largest_matches_sort(rng, kind):
+    """The radix selection behind WTA against numpy's sort, at every rank k."""
+    from rrnn.mlcm_kernels import _kth_largest
+    if kind == "normal":
+        h = (rng.standard_normal(301) * 10.0 ** rng.integers(-3, 4, 301)).astype(np.float32)
+    elif kind == "few values":
+        h = rng.integers(-2, 3, 301).astype(np.float32) / np.float32(3)
+    else:
+        h = rng.choice(np.float32([-0.0, 0.0, -1.5, 2.0]), 301)
+    descending = np.sort(h)[::-1]
+    got = np.array([_kth_largest(h, k) for k in range(1, len(h) + 1)])
+    np.testing.assert_array_equal(got, descending)
+
+
+def test_wta_layer_matches_stable_sort_oracle(rng):
+    """The numba WTA step against numpy: the k largest fields fire, ties broken toward the
+    lower unit index (a stable descending sort). Integer fields make ties at the k-th
+    place common; the test checks that they occur in most rows."""
+    from rrnn import mlcm_kernels as K
+    nl, nb, n, k, l = 3, 12, 50, 17, 1
+    S = rng.integers(0, 2, (nl, nb, n)).astype(np.float32)
+    H = rng.integers(-1, 2, (nl, nb, n)).astype(np.float32)
+    lam_left, lam_right = np.float32([0, 2, 0]), np.float32([0, 1, 0])
+    kappa = rng.integers(0, 3, (nl, n)).astype(np.float32)
+    gamma = np.float32([0, 0.5, 0])
+    rows = np.array([0, 3, 4, 7, 11])
+    new = np.empty((len(rows), n), np.float32)
+    counts = np.empty(len(rows), np.int64)
+    K.wta_layer(new, counts, S, H, l, rows, np.float32(0.5), lam_left, lam_right, kappa, gamma,
+                True, k)
+    h = H[l, rows] + np.float32(0.5) * S[l, rows] + lam_left[l] * S[l - 1, rows] \
+        + lam_right[l] * S[l + 1, rows] - kappa[l] - gamma[l]
+    order = np.argsort(-h, axis=1, kind="stable")
+    expected = np.zeros_like(h)
+    np.put_along_axis(expected, order[:, :k], 1.0, axis=1)
+    np.testing.assert_array_equal(new, expected)
+    np.testing.assert_array_equal(counts, (expected != S[l, rows]).sum(axis=1))
+    kth = np.take_along_axis(h, order[:, k - 1:k], axis=1)
+    assert ((h == kth) & (expected == 0)).any(axis=1).sum() >= 3   # ties left out in most rows
+
+
 def test_fixed_threshold_reduces_activity(data):
     X, y = data
     acts = []
