@@ -94,6 +94,7 @@ def mlcm_params(args, **extra):
     left, right = chain_strengths(args.n_layers)
     p = dict(THESIS, n_layers=args.n_layers, lambda_left=left, lambda_right=right,
              input_density=args.input_density, input_patch=args.input_patch,
+             input_init=args.input_init,
              connectivity=args.connectivity,
              lambda_out=args.lambda_out, n_units=args.n_units, learning_rate=args.learning_rate, margin=args.margin,
              readout_lr=args.readout_lr, readout_lr_schedule=args.lr_schedule,
@@ -115,6 +116,9 @@ def model_arguments(p):
     p.add_argument("--input-patch", type=int, default=None,
                    help="random input weights restricted to one window of this side per unit "
                         "(MLCM input_patch; square images)")
+    p.add_argument("--input-init", choices=("random", "imprint"), default="random",
+                   help="weights of --input-density / --input-patch: random signs, or imprinted "
+                        "differences of two training images of different classes (MLCM input_init)")
     p.add_argument("--connectivity", type=int, default=None,
                    help="diluted couplings with K inputs per unit (MLCM connectivity)")
     p.add_argument("--learning-rate", type=float, default=0.01)

@@ -251,6 +251,15 @@ def _footprint(c, n_features):
     return couplings + inputs + 8 * L * B * N * 4
 
 
+def _window_mask(rng, n_units, n_features, patch):
+    """(n_units, n_features) bool: one random ``patch x patch`` window of the square
+    image per row."""
+    side = math.isqrt(n_features)
+    top, left = rng.integers(0, side - patch + 1, size=(2, n_units, 1))
+    row, col = np.divmod(np.arange(n_features), side)
+    return (row >= top) & (row < top + patch) & (col >= left) & (col < left + patch)
+
+
 def _random_input_weights(rng, n_units, n_features, density, patch):
     """(n_units, n_features) float32 random +-1 input weights of ``density`` (all when
     None), each row restricted to one random ``patch x patch`` window of the square
@@ -260,12 +269,34 @@ def _random_input_weights(rng, n_units, n_features, density, patch):
     signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(n_units, n_features))
     fan_in = p * n_features
     if patch is not None:
-        side = math.isqrt(n_features)
-        top, left = rng.integers(0, side - patch + 1, size=(2, n_units, 1))
-        row, col = np.divmod(np.arange(n_features), side)
-        mask &= (row >= top) & (row < top + patch) & (col >= left) & (col < left + patch)
+        mask &= _window_mask(rng, n_units, n_features, patch)
         fan_in = p * patch * patch
     return (mask * signs / np.sqrt(fan_in)).astype(np.float32)
+
+
+def _imprinted_input_weights(rng, n_units, X, yi, density, patch):
+    """(n_units, d) float32 input weights imprinted from the data: row i is
+    ``(x_a - x_b) / 2`` for two training samples a, b of different classes drawn at
+    random, on the same support as :func:`_random_input_weights` (density, window),
+    scaled to unit norm (rows that vanish on their support stay zero).
+
+    X : (n_samples, d) inputs; yi : (n_samples,) int class indices.
+    """
+    n_samples, n_features = X.shape
+    p = 1.0 if density is None else density
+    mask = rng.random((n_units, n_features)) < p
+    if patch is not None:
+        mask &= _window_mask(rng, n_units, n_features, patch)
+    a = rng.integers(0, n_samples, n_units)
+    b = rng.integers(0, n_samples, n_units)
+    same = yi[a] == yi[b]
+    while same.any():                # redraw the partners of same-class pairs
+        b[same] = rng.integers(0, n_samples, int(same.sum()))
+        same = yi[a] == yi[b]
+    W = (X[a].astype(np.float32) - X[b].astype(np.float32)) * np.float32(0.5) * mask
+    norm = np.sqrt(np.einsum("ij,ij->i", W, W, dtype=np.float64))
+    W /= np.where(norm > 0, norm, 1.0).astype(np.float32)[:, None]
+    return W
 
 
 class MLCM:
@@ -350,6 +381,12 @@ class MLCM:
         ``input_patch x input_patch`` window of it, with +-1 weights (of density
         ``input_density`` inside the window when that is given) scaled so that
         ``(W_in x)_i`` has unit variance for random +-1 inputs.
+    input_init : {"random", "imprint"}
+        Input weights of ``input_density`` / ``input_patch``: random +-1 signs, or
+        imprinted from the training data, row i = ``(x_a - x_b) / 2`` on the same
+        support for two samples a, b of different classes drawn at random (a one-shot
+        Hebbian imprint, no gradient), scaled to unit norm. The samples are those of
+        the first ``fit`` / ``partial_fit`` call.
     connectivity : int, optional
         K: diluted couplings with K random inputs per unit (sparse storage).
     n_train_eval : int
@@ -384,7 +421,8 @@ class MLCM:
                  margin=1.0, weight_decay=0.0, readout="cross_entropy", readout_lr=0.01,
                  readout_lr_schedule="constant", readout_margin=0.0, readout_states="clamped",
                  batch_size=100, epochs=20, init_scale=1.0, protocol="thesis", clamp_steps=10,
-                 input_density=None, input_patch=None, connectivity=None, n_train_eval=10000,
+                 input_density=None, input_patch=None, input_init="random", connectivity=None,
+                 n_train_eval=10000,
                  n_threads=None, random_state=None, verbose=False):
         for name, value in locals().items():
             if name != "self":
@@ -500,6 +538,12 @@ class MLCM:
                 raise ValueError("input_patch: localised input weights are implemented for "
                                  "activation='sign' only, got activation='heaviside'")
         c["random_input"] = c["density"] is not None or c["patch"] is not None
+        if self.input_init not in ("random", "imprint"):
+            raise ValueError(f"input_init: expected 'random' or 'imprint', got {self.input_init!r}")
+        if self.input_init == "imprint" and not c["random_input"]:
+            raise ValueError("input_init: 'imprint' sets the input weights of input_density / "
+                             "input_patch; set one of them (got zero-padded inputs)")
+        c["imprint"] = self.input_init == "imprint"
         c["K"] = None
         if self.connectivity is not None:
             c["K"] = check_int(self.connectivity, "connectivity", minimum=1, maximum=N - 1)
@@ -518,7 +562,9 @@ class MLCM:
 
     # ------------------------------------------------------------ state
 
-    def _initialise(self, n_features, classes):
+    def _initialise(self, n_features, classes, X=None, yi=None):
+        """Draw the network. X (n_samples, n_features) and yi (class indices) are the
+        training data, needed by ``input_init="imprint"``."""
         c = self._cfg
         N, L = c["N"], c["L"]
         if not c["random_input"] and n_features > N:
@@ -544,7 +590,12 @@ class MLCM:
         self.back_ = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(N, M))
         self.readout_ = np.zeros((M, N), dtype=np.float32)
         self.input_weights_ = None
-        if c["random_input"]:
+        if c["imprint"]:
+            if len(np.unique(yi)) < 2:
+                raise ValueError("input_init: 'imprint' needs training samples of at least 2 "
+                                 "classes in the first fit / partial_fit call")
+            self.input_weights_ = _imprinted_input_weights(rng, N, X, yi, c["density"], c["patch"])
+        elif c["random_input"]:
             self.input_weights_ = _random_input_weights(rng, N, n_features, c["density"], c["patch"])
         self.async_key_ = int(self.seed_.generate_state(1, np.uint64)[0] >> np.uint64(1))
         self.history_ = {k: [] for k in ("train_accuracy", "val_accuracy", "sparsity",
@@ -850,7 +901,7 @@ class MLCM:
             self._cfg = self._resolve()
             resumed = True
         if not resumed:
-            self._initialise(X.shape[1], classes)
+            self._initialise(X.shape[1], classes, X, encode(y, classes))
         self.data_hash_ = data_hash
         validation = self._check_validation(validation_data)
         yi = encode(y, self.classes_)
@@ -866,7 +917,8 @@ class MLCM:
         if not hasattr(self, "_J"):
             self._cfg = self._resolve()
             X, y = check_xy(X, y)
-            self._initialise(X.shape[1], np.unique(y if classes is None else classes))
+            classes = np.unique(y if classes is None else classes)
+            self._initialise(X.shape[1], classes, X, encode(y, classes))
             self.data_hash_ = "partial_fit"
         X, y = check_xy(X, y, self.n_features_in_, self.classes_)
         validation = self._check_validation(validation_data)

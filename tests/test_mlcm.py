@@ -458,6 +458,47 @@ def test_input_patch_weights_are_random_windows_of_the_image(rng):
         tiny(input_patch=0).fit(X, y)
 
 
+def test_imprinted_input_weights_are_normalised_differences_of_two_classes(rng):
+    """Every row of input_init="imprint" is (x_a - x_b) / 2 of two samples of different
+    classes, restricted to one window, with unit norm: checked by brute force over all
+    sample pairs and windows."""
+    side, patch, n = 5, 3, 30
+    X = rng.choice([-1, 1], size=(10, side * side)).astype(np.int8)
+    y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3, 3])
+    m = tiny(n_units=n, input_patch=patch, input_init="imprint", learning_rate=0.0,
+             readout_states="free", epochs=1).fit(X, y)
+    W = m.input_weights_
+    assert W.shape == (n, side * side)
+    windows = []
+    for top in range(side - patch + 1):
+        for left in range(side - patch + 1):
+            w = np.zeros((side, side), bool)
+            w[top:top + patch, left:left + patch] = True
+            windows.append(w.ravel())
+    nonzero = 0
+    for i in range(n):
+        if not W[i].any():
+            continue
+        nonzero += 1
+        np.testing.assert_allclose(np.linalg.norm(W[i]), 1.0, rtol=1e-6)
+        diffs = [(X[a] - X[b]) * w / 2 for a in range(len(X)) for b in range(len(X))
+                 for w in windows if y[a] != y[b]]
+        matches = [d for d in diffs if d.any() and np.allclose(W[i] * np.linalg.norm(d), d, atol=1e-6)]
+        assert matches, f"row {i} is not a normalised difference of two classes"
+    assert nonzero > n // 2
+    same = tiny(n_units=n, input_patch=patch, input_init="imprint", learning_rate=0.0,
+                readout_states="free", epochs=1).fit(X, y)
+    np.testing.assert_array_equal(same.input_weights_, W)       # reproducible from the seed
+    with pytest.raises(ValueError, match=r"input_init: expected 'random' or 'imprint', got 'pca'"):
+        tiny(input_patch=patch, input_init="pca").fit(X, y)
+    with pytest.raises(ValueError, match=r"input_init: 'imprint' sets the input weights of "
+                                         r"input_density / input_patch"):
+        tiny(input_init="imprint").fit(X, y)
+    with pytest.raises(ValueError, match=r"input_init: 'imprint' needs training samples of at "
+                                         r"least 2 classes"):
+        tiny(input_patch=patch, input_init="imprint").partial_fit(X[:3], y[:3], classes=[0, 1, 2, 3])
+
+
 def cosine_rate(lr, epoch, epochs):
     """Independent statement of the cosine schedule: lr at epoch 0, halved at epochs / 2."""
     return lr * (1.0 + np.cos(np.pi * epoch / epochs)) / 2.0
