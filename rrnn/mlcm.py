@@ -49,6 +49,7 @@ PROTOCOLS = ("thesis", "published")
 READOUT_STATES = ("clamped", "free")
 ACTIVATIONS = ("sign", "heaviside")
 INIT_STATES = ("input", "zeros")
+INPUT_INITS = ("random", "imprint")
 # Incremental field updates beat a dense matmul below this fraction of changed units.
 _INCREMENTAL_BELOW = 0.25
 # Diluted couplings: scattering K updates per changed (sample, unit) beats gathering the
@@ -422,8 +423,7 @@ class MLCM:
                  readout_lr_schedule="constant", readout_margin=0.0, readout_states="clamped",
                  batch_size=100, epochs=20, init_scale=1.0, protocol="thesis", clamp_steps=10,
                  input_density=None, input_patch=None, input_init="random", connectivity=None,
-                 n_train_eval=10000,
-                 n_threads=None, random_state=None, verbose=False):
+                 n_train_eval=10000, n_threads=None, random_state=None, verbose=False):
         for name, value in locals().items():
             if name != "self":
                 setattr(self, name, value)
@@ -538,8 +538,8 @@ class MLCM:
                 raise ValueError("input_patch: localised input weights are implemented for "
                                  "activation='sign' only, got activation='heaviside'")
         c["random_input"] = c["density"] is not None or c["patch"] is not None
-        if self.input_init not in ("random", "imprint"):
-            raise ValueError(f"input_init: expected 'random' or 'imprint', got {self.input_init!r}")
+        if self.input_init not in INPUT_INITS:
+            raise ValueError(f"input_init: expected one of {INPUT_INITS}, got {self.input_init!r}")
         if self.input_init == "imprint" and not c["random_input"]:
             raise ValueError("input_init: 'imprint' sets the input weights of input_density / "
                              "input_patch; set one of them (got zero-padded inputs)")

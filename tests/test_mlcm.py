@@ -489,7 +489,7 @@ def test_imprinted_input_weights_are_normalised_differences_of_two_classes(rng):
     same = tiny(n_units=n, input_patch=patch, input_init="imprint", learning_rate=0.0,
                 readout_states="free", epochs=1).fit(X, y)
     np.testing.assert_array_equal(same.input_weights_, W)       # reproducible from the seed
-    with pytest.raises(ValueError, match=r"input_init: expected 'random' or 'imprint', got 'pca'"):
+    with pytest.raises(ValueError, match=r"input_init: expected one of \('random', 'imprint'\), got 'pca'"):
         tiny(input_patch=patch, input_init="pca").fit(X, y)
     with pytest.raises(ValueError, match=r"input_init: 'imprint' sets the input weights of "
                                          r"input_density / input_patch"):
