@@ -248,7 +248,8 @@ def _footprint(c, n_features):
         couplings = (L + 1) * N * N * 4
     else:       # idx + w, outgoing lists, and the int64 draw of one layer
         couplings = L * N * c["K"] * 20 + N * c["K"] * 8
-    inputs = N * n_features * 21 if c["random_input"] else 0   # float64 draw, mask, signs, result
+    # float64 draw and mask, then signs or the two imprinted rows, their difference, result
+    inputs = N * n_features * 21 if c["random_input"] else 0
     return couplings + inputs + 8 * L * B * N * 4
 
 
