@@ -157,6 +157,14 @@ def model_arguments(p):
     p.add_argument("--no-progress", action="store_true")
 
 
+def model_defaults() -> dict:
+    """The defaults of :func:`model_arguments`: a result file written before an option
+    existed resumes when this run leaves the option at its default."""
+    p = argparse.ArgumentParser()
+    model_arguments(p)
+    return vars(p.parse_args([]))
+
+
 def sln_names(rates):
     """Model name -> SLN learning rate: "sln" for a single rate, "sln_lr=<rate>" for several."""
     if len(rates) == 1:
@@ -166,7 +174,7 @@ def sln_names(rates):
 
 def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
-    result = storage.ResultFile(args.out, KIND, config,
+    result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults(),
                                 extra_attrs={"openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "")})
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")

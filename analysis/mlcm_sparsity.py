@@ -29,7 +29,8 @@ from rrnn import storage
 from rrnn.mlcm import MLCM
 
 from _common import float_list, progress, save_figure
-from mlcm_baseline import accuracy_band, ci95, history_arrays, load_data, mlcm_params, model_arguments
+from mlcm_baseline import (accuracy_band, ci95, history_arrays, load_data, mlcm_params, model_arguments,
+                           model_defaults)
 
 KIND = "mlcm_sparsity"
 DEFAULT_VALUES = {"threshold": [0.0, 0.025, 0.05, 0.1, 0.15, 0.2],
@@ -38,7 +39,7 @@ DEFAULT_VALUES = {"threshold": [0.0, 0.025, 0.05, 0.1, 0.15, 0.2],
 
 def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
-    result = storage.ResultFile(args.out, KIND, config)
+    result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults())
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
     # Initialisation-major: an interrupted run has every value at the first inits,

@@ -77,12 +77,18 @@ class ResultFile:
         the same path but another kind or config is refused.
     extra_attrs : dict, optional
         Run metadata stored once (backend, threads, seed entropy, ...).
+    defaults : dict, optional
+        Default values of options that a driver may have gained after a file was
+        written: a stored config without such a key still matches (and resumes) when
+        this run's value is the default, since the older run behaved as the default.
     """
 
-    def __init__(self, path, kind: str, config: dict, extra_attrs: dict | None = None):
+    def __init__(self, path, kind: str, config: dict, extra_attrs: dict | None = None,
+                 defaults: dict | None = None):
         self.path = Path(path)
         self.kind = kind
         self.config = config
+        self.defaults = defaults or {}
         # Identifies this process's writes: a resumed run keeps older units' ids.
         self.run_id = uuid.uuid4().hex
         tmp = self._tmp_path()
@@ -115,11 +121,22 @@ class ResultFile:
         except OSError as exc:
             raise ValueError(f"output file {str(self.path)!r} exists but is not a readable HDF5 "
                              f"file ({exc}); move it away or choose another path") from exc
-        if kind != self.kind or config != _canonical(self.config):
+        if kind != self.kind or config != self._as_stored(config):
             raise ValueError(
                 f"output file {str(self.path)!r} holds a different run (kind={kind!r}, "
                 f"config={config}); expected kind={self.kind!r}, config={_canonical(self.config)}. "
                 f"Choose another path to start a new run, or rerun with the same arguments to resume")
+
+    def _as_stored(self, stored: str | None) -> str:
+        """This run's config in canonical form, without the keys that ``stored`` lacks
+        and that hold their default here (options added after the file was written)."""
+        try:
+            stored_keys = set(json.loads(stored))
+        except (TypeError, ValueError):
+            return _canonical(self.config)
+        return _canonical({k: v for k, v in self.config.items()
+                           if k in stored_keys or k not in self.defaults
+                           or _canonical(v) != _canonical(self.defaults[k])})
 
     @contextmanager
     def _writing(self):

@@ -74,3 +74,19 @@ def test_rerun_with_other_arguments_is_refused(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert "holds a different run" in proc.stderr
+
+
+def test_option_added_later_at_its_default_resumes(tmp_path):
+    """A file written before a driver gained an option resumes when the option is left
+    at its default, and is refused when it is not (or when no default is declared)."""
+    out = tmp_path / "run.h5"
+    storage.ResultFile(out, "kind", {"a": 1, "b": [0.5, 2]})
+    storage.ResultFile(out, "kind", {"a": 1, "b": [0.5, 2], "new": "random"},
+                       defaults={"new": "random"})
+    with pytest.raises(ValueError, match="holds a different run"):
+        storage.ResultFile(out, "kind", {"a": 1, "b": [0.5, 2], "new": "imprint"},
+                           defaults={"new": "random"})
+    with pytest.raises(ValueError, match="holds a different run"):
+        storage.ResultFile(out, "kind", {"a": 1, "b": [0.5, 2], "new": "random"})
+    with pytest.raises(ValueError, match="holds a different run"):
+        storage.ResultFile(out, "kind", {"a": 2, "b": [0.5, 2]}, defaults={"a": 2})
