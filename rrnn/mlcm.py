@@ -901,11 +901,11 @@ class MLCM:
                                   if k not in self._param_names()})
             self._cfg = self._resolve()
             resumed = True
+        yi = encode(y, classes)     # a resumed model has the same classes (same data)
         if not resumed:
-            self._initialise(X.shape[1], classes, X, encode(y, classes))
+            self._initialise(X.shape[1], classes, X, yi)
         self.data_hash_ = data_hash
         validation = self._check_validation(validation_data)
-        yi = encode(y, self.classes_)
         while self.epochs_done_ < self.epochs:
             self._with_threads(self._epoch, X, yi, validation)
             if checkpoint is not None:

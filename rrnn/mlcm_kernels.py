@@ -234,19 +234,19 @@ def wta_layer(new, n_changed, S, H, l, rows, jd, lam_left, lam_right, kappa, gam
                 x = x + right * nxt[i]
             h[i] = (x - kap[i]) - g
         kth = _kth_largest(h, k)
-        n_ge = 0
+        n_gt = 0
+        n_eq = 0
         for i in range(N):
-            n_ge += h[i] >= kth
+            n_gt += h[i] > kth
+            n_eq += h[i] == kth
+        ties = k - n_gt             # places left for the fields equal to kth
         count = 0
-        if n_ge == k:               # no tie cut at the k-th place: h >= kth fires
+        if ties == n_eq:            # no tie is cut at the k-th place: h >= kth fires
             for i in range(N):
                 v = np.float32(h[i] >= kth)
                 new[r, i] = v
                 count += v != own[i]
         else:                       # the first ties (by index) fill the places left
-            ties = k - n_ge
-            for i in range(N):
-                ties += h[i] == kth          # now: places left for fields equal to kth
             seen = 0
             for i in range(N):
                 equal = h[i] == kth
