@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # before numpy: see docs_mlcm.md
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # before numpy; why: README, MLCM "Speed"
 
 import argparse
 import time

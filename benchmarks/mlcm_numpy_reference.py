@@ -6,7 +6,7 @@ written), whole-batch convergence test, full matrix products every step, the
 update sweep of Algorithm 3 and the cross-entropy readout. It shares no code
 with :mod:`rrnn.mlcm`.
 
-Conventions (the same resolutions as rrnn.mlcm, see docs_mlcm.md):
+Conventions (the same resolutions as rrnn.mlcm; README, "How the thesis's ambiguities were resolved"):
 ``J[l][i, j]`` is the weight from unit j to unit i; ``W_temp = J + J_D I``;
 layer 1 receives ``lambda_in * x``; layer L receives ``lambda_out * W_back y`` in
 training and no right-going field at inference; ``sign(0) = +1``.
