@@ -75,6 +75,26 @@ def collect(path):
     return {v: {k: np.stack(a) for k, a in e.items()} for v, e in sorted(out.items())}
 
 
+def summary_table(mode, data) -> str:
+    """Markdown table, one row per value: initialisations done, mean validation accuracy
+    after epoch 1, the best epoch of the mean curve, final validation (with its 95%
+    half-width) and train accuracy, and the final free-phase activity per layer."""
+    name = "gamma" if mode == "threshold" else "delta"
+    rows = [f"| {name} | inits | validation after epoch 1 | best (epoch) | final validation | "
+            "final train | activity per layer |", "|---|---|---|---|---|---|---|"]
+    for v, e in data.items():
+        val = e["val_accuracy"]
+        curve = val.mean(0)
+        best = int(np.argmax(curve))
+        m, h = ci95(val[:, -1])
+        final = f"{100 * m:.1f} ± {100 * h:.1f}%" if len(val) > 1 else f"{100 * m:.1f}%"
+        activity = " / ".join(f"{a:.2f}" for a in e["val_sparsity"][:, -1].mean(0))
+        rows.append(f"| {v:g} | {len(val)} | {100 * curve[0]:.1f}% | {100 * curve[best]:.1f}% "
+                    f"({best + 1}) | {final} | "
+                    f"{100 * e['train_accuracy'][:, -1].mean():.1f}% | {activity} |")
+    return "\n".join(rows)
+
+
 def plot(path, png=None) -> Path:
     import matplotlib
     matplotlib.use("Agg")
@@ -131,10 +151,7 @@ def main(argv=None):
     args.values = args.values or DEFAULT_VALUES[args.mode]
     args.out = args.out or f"results/mlcm_{args.mode}.h5"
     result = run(args)
-    data = collect(result.path)
-    for v, e in data.items():
-        print(f"{args.mode}={v:g}: val {100 * e['val_accuracy'][:, -1].mean():.2f}%  activity per "
-              f"layer {np.round(e['val_sparsity'][:, -1].mean(0), 3)}")
+    print(summary_table(args.mode, collect(result.path)))
     print("figure:", plot(args.out))
 
 
