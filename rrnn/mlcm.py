@@ -89,7 +89,9 @@ class _Dense:
             H[rows] += (new - old) @ self.Jt[l]
 
     def row_sums(self, l):
-        return self.Jt[l].sum(axis=0, dtype=np.float64).astype(np.float32)
+        out = np.empty(self.Jt.shape[2], dtype=np.float32)
+        K.column_sums(out, self.Jt[l])
+        return out
 
     def update(self, l, pre, post, scale, decay):
         """J_ij <- decay J_ij + scale sum_b post[b, i] pre[b, j]; diagonal zero."""

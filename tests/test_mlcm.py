@@ -182,6 +182,17 @@ def test_kth_largest_matches_sort(rng, kind):
     np.testing.assert_array_equal(got, descending)
 
 
+def test_column_sums_match_numpy_bit_for_bit(rng):
+    """The kappa row sums against numpy's float64 reduction, on rows spanning 6 decades
+    (where a different summation order would change the rounding)."""
+    from rrnn import mlcm_kernels as K
+    for shape in ((1, 7), (37, 53), (300, 300)):
+        Jt = (rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3, (shape[0], 1))).astype(np.float32)
+        out = np.empty(shape[1], np.float32)
+        K.column_sums(out, Jt)
+        np.testing.assert_array_equal(out, Jt.sum(axis=0, dtype=np.float64).astype(np.float32))
+
+
 def test_wta_layer_matches_stable_sort_oracle(rng):
     """The numba WTA step against numpy: the k largest fields fire, ties broken toward the
     lower unit index (a stable descending sort). Integer fields make ties at the k-th
