@@ -84,7 +84,8 @@ class _Dense:
 
     def add_changes(self, l, H, rows, new, old, n_changed):
         if n_changed < _INCREMENTAL_BELOW * new.size:
-            K.add_changes(H, rows, new, old, self.Jt[l])
+            N = new.shape[1]
+            K.add_changes(H, rows, new, old, self.Jt[l], np.empty(N, np.int64), np.empty(N, np.float32))
         else:
             H[rows] += (new - old) @ self.Jt[l]
 

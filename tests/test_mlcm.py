@@ -182,6 +182,28 @@ def test_kth_largest_matches_sort(rng, kind):
     np.testing.assert_array_equal(got, descending)
 
 
+def test_add_changes_matches_one_change_at_a_time(rng):
+    """The incremental field kernel against numpy adding one changed unit's row at a
+    time in increasing order: bit for bit, with 0 to 11 changes per sample (every
+    remainder of the four-row passes) and rows of H outside ``rows`` untouched."""
+    from rrnn import mlcm_kernels as K
+    n, nb = 64, 9
+    Jt = rng.standard_normal((n, n)).astype(np.float32)
+    H = rng.standard_normal((nb, n)).astype(np.float32)
+    rows = np.array([0, 2, 3, 5, 6, 8])
+    old = rng.choice(np.float32([-1, 1]), (len(rows), n))
+    new = old.copy()
+    for r, m in enumerate([0, 1, 2, 5, 7, 11]):
+        flip = rng.choice(n, m, replace=False)
+        new[r, flip] = -new[r, flip]
+    want = H.copy()
+    for r, row in enumerate(rows):
+        for j in np.flatnonzero(new[r] != old[r]):
+            want[row] += (new[r, j] - old[r, j]) * Jt[j]
+    K.add_changes(H, rows, new, old, Jt, np.empty(n, np.int64), np.empty(n, np.float32))
+    np.testing.assert_array_equal(H, want)
+
+
 def test_column_sums_match_numpy_bit_for_bit(rng):
     """The kappa row sums against numpy's float64 reduction, on rows spanning 6 decades
     (where a different summation order would change the rounding)."""
