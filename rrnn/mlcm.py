@@ -90,8 +90,9 @@ class _Dense:
             H[rows] += (new - old) @ self.Jt[l]
 
     def row_sums(self, l):
-        out = np.empty(self.Jt.shape[2], dtype=np.float32)
-        K.column_sums(out, self.Jt[l])
+        N = self.Jt.shape[2]
+        out = np.empty(N, dtype=np.float32)
+        K.column_sums(out, np.empty(N, dtype=np.float64), self.Jt[l])
         return out
 
     def update(self, l, pre, post, scale, decay):

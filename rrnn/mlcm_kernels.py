@@ -87,16 +87,16 @@ def add_changes(H, rows, new, old, Jt, idx, dv):
 
 
 @njit(cache=True, nogil=True)
-def column_sums(out, Jt):
+def column_sums(out, acc, Jt):
     """``out[i] = sum_j Jt[j, i]``, accumulated in float64 row by row, then rounded to
     float32: bit for bit what ``Jt.sum(axis=0, dtype=np.float64).astype(np.float32)``
     gives (numpy reduces a non-contiguous axis in the same order), 4x faster. The {0,1}
     thresholds kappa need these sums of the current couplings at every relaxation.
 
-    out : (N,) float32; Jt : (N, N) float32.
+    out : (N,) float32; acc : (N,) float64 scratch; Jt : (N, N) float32.
     """
     N, M = Jt.shape
-    acc = np.zeros(M, dtype=np.float64)
+    acc[:] = 0.0
     for j in range(N):
         for i in range(M):
             acc[i] += Jt[j, i]
