@@ -59,9 +59,14 @@ def run(args) -> storage.ResultFile:
     return result
 
 
-def plot(path, png=None):
+def validation_curves(path) -> np.ndarray:
+    """(inits, epochs) validation accuracy of the units stored in ``path``."""
+    return np.stack([u["val_accuracy"] for u in storage.read_units(path).values()])
+
+
+def plot(path, acc, png=None):
+    """Mean validation curve ``acc`` (inits, epochs) of the run in ``path``, 95% band."""
     _, config = storage.read_config(path)
-    acc = np.stack([u["val_accuracy"] for u in storage.read_units(path).values()])
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     m, h = ci95(acc)
@@ -101,10 +106,10 @@ def main(argv=None):
             p.error(f"--{name.replace('_', '-')}: expected a positive integer, got {getattr(args, name)}")
     args.out = args.out or f"results/backprop_{args.dataset}.h5"
     result = run(args)
-    acc = np.stack([u["val_accuracy"] for u in storage.read_units(result.path).values()])
+    acc = validation_curves(result.path)
     print(f"{args.dataset}: validation final {100 * acc[:, -1].mean():.2f}%, "
           f"best epoch {100 * acc.mean(0).max():.2f}% ({len(acc)} init)")
-    print("figure:", plot(result.path))
+    print("figure:", plot(result.path, acc))
 
 
 if __name__ == "__main__":
