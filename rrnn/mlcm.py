@@ -38,6 +38,7 @@ import numpy as np
 
 from . import memory
 from . import mlcm_kernels as K
+from .mlcm_couplings import Dense, Diluted
 from ._validation import check_int, check_real
 from .perceptron import (READOUTS, check_schedule, check_xy, encode, readout_step,
                          scheduled_rate, softmax)
@@ -50,11 +51,6 @@ READOUT_STATES = ("clamped", "free")
 ACTIVATIONS = ("sign", "heaviside")
 INIT_STATES = ("input", "zeros")
 INPUT_INITS = ("random", "imprint")
-# Incremental field updates beat a dense matmul below this fraction of changed units.
-_INCREMENTAL_BELOW = 0.25
-# Diluted couplings: scattering K updates per changed (sample, unit) beats gathering the
-# whole layer below this fraction of changes (measured at N = 20,000 and 100,000, K = 256).
-_SCATTER_BELOW = 0.01
 
 
 def _real_list(value, name, length_options):
@@ -63,184 +59,6 @@ def _real_list(value, name, length_options):
         raise ValueError(f"{name}: expected a number or a sequence of length "
                          f"{' or '.join(map(str, length_options))}, got {value!r}")
     return np.array([check_real(v, f"{name}[{i}]") for i, v in enumerate(arr)], dtype=np.float32)
-
-
-class _Dense:
-    """Dense couplings stored transposed: ``Jt[l, j, i] = J^l_ij``, zero diagonal."""
-
-    def __init__(self, Jt):
-        self.Jt = Jt
-
-    @classmethod
-    def random(cls, L, N, scale, rng):
-        Jt = np.empty((L, N, N), dtype=np.float32)
-        for l in range(L):
-            Jt[l] = rng.standard_normal((N, N), dtype=np.float32) * np.float32(scale / np.sqrt(N))
-            np.fill_diagonal(Jt[l], 0.0)
-        return cls(Jt)
-
-    def fields(self, l, S):
-        return S @ self.Jt[l]
-
-    def add_changes(self, l, H, rows, new, old, n_changed):
-        if n_changed < _INCREMENTAL_BELOW * new.size:
-            N = new.shape[1]
-            K.add_changes(H, rows, new, old, self.Jt[l], np.empty(N, np.int64), np.empty(N, np.float32))
-        else:
-            H[rows] += (new - old) @ self.Jt[l]
-
-    def row_sums(self, l):
-        N = self.Jt.shape[2]
-        out = np.empty(N, dtype=np.float32)
-        K.column_sums(out, np.empty(N, dtype=np.float64), self.Jt[l])
-        return out
-
-    def update(self, l, pre, post, scale, decay):
-        """J_ij <- decay J_ij + scale sum_b post[b, i] pre[b, j]; diagonal zero."""
-        Jt = self.Jt[l]
-        if decay != 1.0:
-            Jt *= np.float32(decay)
-        cols = np.flatnonzero(np.any(post != 0, axis=0))
-        if cols.size > 0.5 * post.shape[1]:
-            Jt += np.float32(scale) * (pre.T @ post)
-        elif cols.size:
-            # only the units with an unstable sample learn: a thinner product
-            Jt[:, cols] += np.float32(scale) * (pre.T @ post[:, cols])
-        np.fill_diagonal(Jt, 0.0)
-
-    def arrays(self):
-        return {"couplings_t": self.Jt}
-
-
-def _bits(mask):
-    """(B, N) bool -> (N, W) uint64 bit sets over the samples (bit b of word b // 64)."""
-    B, N = mask.shape
-    W = (B + 63) // 64
-    padded = np.zeros((64 * W, N), dtype=bool)
-    padded[:B] = mask
-    packed = np.packbits(padded, axis=0, bitorder="little")      # (8 W, N) uint8
-    return np.ascontiguousarray(packed.T).view("<u8")
-
-
-def _distinct_rows(X):
-    """Distinct rows of X (A, N): ``first`` (U,) int64, the first row of each group, and
-    ``group`` (A,) int64 with ``X[a] == X[first[group[a]]]`` exactly. Rows are grouped
-    by a strided sample of their columns and then compared in full, so rows that differ
-    early (the input pixels) cost little."""
-    sample = X[:, ::max(1, X.shape[1] // 512)]
-    first, group, seen = [], np.empty(len(X), dtype=np.int64), {}
-    for a in range(len(X)):
-        for u in seen.get(sample[a].tobytes(), ()):
-            if np.array_equal(X[first[u]], X[a]):
-                group[a] = u
-                break
-        else:
-            seen.setdefault(sample[a].tobytes(), []).append(len(first))
-            group[a] = len(first)
-            first.append(a)
-    return np.asarray(first, dtype=np.int64), group
-
-
-class _Diluted:
-    """K random inputs per unit (self excluded): ``idx[l, i, k]``, ``w[l, i, k]``.
-
-    Fields are gathered with the states laid out by unit, (N, A) int8, so each synapse
-    reads A contiguous bytes; a few changes are scattered through the outgoing lists
-    instead (`_SCATTER_BELOW`)."""
-
-    def __init__(self, idx, w):
-        self.idx, self.w = idx, w
-        self._out = [self._outgoing(idx[l]) for l in range(idx.shape[0])]
-        self._scratch = None
-
-    @staticmethod
-    def _outgoing(idx):
-        N, Kd = idx.shape
-        pre = idx.ravel().astype(np.int64)
-        order = np.argsort(pre, kind="stable")
-        ptr = np.zeros(N + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pre, minlength=N), out=ptr[1:])
-        post = (order // Kd).astype(np.int32)
-        return ptr, post, order
-
-    @classmethod
-    def random(cls, L, N, Kd, scale, rng):
-        idx = np.empty((L, N, Kd), dtype=np.int32)
-        w = np.empty((L, N, Kd), dtype=np.float32)
-        for l in range(L):
-            r = rng.integers(0, N - 1, size=(N, Kd), dtype=np.int64)
-            r += r >= np.arange(N)[:, None]          # skip self
-            idx[l] = r
-            w[l] = rng.standard_normal((N, Kd), dtype=np.float32) * np.float32(scale / np.sqrt(Kd))
-        return cls(idx, w)
-
-    def _buffers(self, N, A):
-        """Scratch for the gather, (N, A) int8 and float32 views of flat buffers kept
-        between calls (a fresh 40 MB array per call at N = 100,000 would pay its page
-        faults every time)."""
-        if self._scratch is None or self._scratch[0].size < N * A:
-            self._scratch = (np.empty(N * A, dtype=np.int8), np.empty(N, dtype=bool),
-                             np.empty(N * A, dtype=np.float32))
-        St, live, Ht = self._scratch
-        return St[:N * A].reshape(N, A), live, Ht[:N * A].reshape(N, A)
-
-    def _gather(self, l, H, rows, X, accumulate):
-        """``H[rows] (+)= X @ J^T`` for layer l; X : (A, N) float32."""
-        A, N = X.shape
-        St, live, Ht = self._buffers(N, A)
-        if not K.by_unit(St, live, X):
-            # values int8 cannot hold (the 1/2 padding of heaviside): float32 rows
-            St = np.empty((N, A), dtype=np.float32)
-            K.by_unit(St, live, X)
-        K.diluted_gather(H, rows, accumulate, St, live, self.idx[l], self.w[l], Ht)
-
-    def fields(self, l, S):
-        H = np.empty_like(S)
-        self._gather(l, H, np.arange(len(S), dtype=np.int64), S, False)
-        return H
-
-    def add_changes(self, l, H, rows, new, old, n_changed):
-        if n_changed < _SCATTER_BELOW * new.size:
-            ptr, post, order = self._out[l]
-            K.diluted_scatter(H, rows, new, old, ptr, post, order, self.w[l].reshape(-1))
-            return
-        first, group = _distinct_rows(new)
-        if len(first) <= len(new) // 2:
-            # many equal rows (layer L clamped to the label patterns): fields of the
-            # distinct new states, copied to their duplicates
-            self._gather(l, H, rows[first], new[first], False)
-            H[rows] = H[rows[first][group]]
-        else:
-            self._gather(l, H, rows, new - old, True)
-
-    def row_sums(self, l):
-        return self.w[l].sum(axis=1, dtype=np.float64).astype(np.float32)
-
-    def update(self, l, pre, post, scale, decay):
-        """w_ik <- decay w_ik + scale sum_b post[b, i] pre[b, idx_ik]; pre in {-1, 1} and
-        post in {-1, 0, 1}, (B, N) float32."""
-        B, N = pre.shape
-        first, group = _distinct_rows(pre)
-        if len(first) == B:
-            K.diluted_update_bits(self.w[l], self.idx[l], _bits(pre > 0), _bits(post > 0),
-                                  _bits(post < 0), np.float32(scale), np.float32(decay))
-            return
-        # Equal rows of pre (layer L clamped to the label patterns) share one column:
-        # post summed over each group gives the same integer sums from a smaller pre_t.
-        U = len(first)
-        post_u = np.zeros((U, N), dtype=np.float32)
-        for u in range(U):
-            post_u[u] = post[group == u].sum(axis=0)
-        pre_t, live = np.empty((N, U), dtype=np.int8), np.empty(N, dtype=bool)
-        K.by_unit(pre_t, live, pre[first])
-        post_t = np.empty((N, U), dtype=np.int8)
-        if not K.by_unit(post_t, live, post_u):      # more than 127 equal rows
-            post_t = np.empty((N, U), dtype=np.int16)
-            K.by_unit(post_t, live, post_u)
-        K.diluted_update(self.w[l], self.idx[l], pre_t, post_t, np.float32(scale), np.float32(decay))
-
-    def arrays(self):
-        return {"indices": self.idx, "weights": self.w}
 
 
 def _footprint(c, n_features):
@@ -589,9 +407,9 @@ class MLCM:
         self.classes_ = np.asarray(classes)
         self.n_features_in_ = n_features
         if c["K"] is None:
-            self._J = _Dense.random(L, N, c["scale"], rng)
+            self._J = Dense.random(L, N, c["scale"], rng)
         else:
-            self._J = _Diluted.random(L, N, c["K"], c["scale"], rng)
+            self._J = Diluted.random(L, N, c["K"], c["scale"], rng)
         self.back_ = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(N, M))
         self.readout_ = np.zeros((M, N), dtype=np.float32)
         self.input_weights_ = None
@@ -611,7 +429,7 @@ class MLCM:
 
     @property
     def couplings_(self):
-        if isinstance(self._J, _Dense):
+        if isinstance(self._J, Dense):
             return np.ascontiguousarray(self._J.Jt.transpose(0, 2, 1))
         raise AttributeError("couplings_: diluted couplings are stored as indices_ and weights_")
 
@@ -680,7 +498,7 @@ class MLCM:
         if outf is None:
             outf = np.zeros((B, N), dtype=np.float32)
         if c["async"]:
-            if not isinstance(self._J, _Dense):
+            if not isinstance(self._J, Dense):
                 raise ValueError("update: asynchronous orders need dense couplings "
                                  "(connectivity=None)")
             perm = np.empty((B, L * N), dtype=np.int64)
@@ -1005,9 +823,9 @@ class MLCM:
             m.data_hash_ = str(f.attrs["data_hash"])
             g = f["couplings"]
             if "couplings_t" in g:
-                m._J = _Dense(g["couplings_t"][()])
+                m._J = Dense(g["couplings_t"][()])
             else:
-                m._J = _Diluted(g["indices"][()], g["weights"][()])
+                m._J = Diluted(g["indices"][()], g["weights"][()])
             m.readout_ = f["readout"][()]
             m.back_ = f["back"][()]
             m.classes_ = f["classes"][()]

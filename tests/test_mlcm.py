@@ -358,10 +358,10 @@ def test_diluted_gather_matches_dense_product(rng, dtype, accumulate):
 
 def test_diluted_scatter_matches_dense_product(rng):
     from rrnn import mlcm_kernels as K
-    from rrnn.mlcm import _Diluted
+    from rrnn.mlcm_couplings import Diluted
     N, A = 40, 5
     idx, w = _diluted_layer(rng, N)
-    ptr, post, order = _Diluted._outgoing(idx)
+    ptr, post, order = Diluted._outgoing(idx)
     old = rng.choice([-1.0, 1.0], (A, N)).astype(np.float32)
     new = np.where(rng.random((A, N)) < 0.1, -old, old)
     H = np.zeros((8, N), np.float32)
@@ -376,7 +376,7 @@ def test_diluted_scatter_matches_dense_product(rng):
 def test_diluted_local_rule_is_the_dense_rule_on_the_synapses(rng, labels):
     """Both kernels (bit sets for distinct states, grouped columns for repeated ones, as in
     a layer clamped to label patterns) give exactly decay w + scale (pre.T @ post)."""
-    from rrnn.mlcm import _Diluted
+    from rrnn.mlcm_couplings import Diluted
     N, Bn = 40, 70
     idx, w = _diluted_layer(rng, N)
     pre = rng.choice([-1.0, 1.0], (Bn, N)).astype(np.float32)
@@ -384,7 +384,7 @@ def test_diluted_local_rule_is_the_dense_rule_on_the_synapses(rng, labels):
         pre = pre[rng.integers(0, 4, Bn)]
     post = rng.choice([-1.0, 0.0, 0.0, 1.0], (Bn, N)).astype(np.float32)
     post[:, :3] = 0                               # units without an unstable sample
-    J = _Diluted(idx[None].copy(), w[None].copy())
+    J = Diluted(idx[None].copy(), w[None].copy())
     J.update(0, pre, post, 0.125, 0.75)
     P = (pre.T @ post).astype(np.float32)        # integer sums, exact
     expect = np.float32(0.75) * w + np.float32(0.125) * P[idx, np.arange(N)[:, None]]
@@ -392,12 +392,12 @@ def test_diluted_local_rule_is_the_dense_rule_on_the_synapses(rng, labels):
 
 
 def test_distinct_rows_groups_equal_rows_exactly(rng):
-    from rrnn.mlcm import _distinct_rows
+    from rrnn.mlcm_couplings import distinct_rows
     X = rng.choice([-1.0, 1.0], (5, 3000)).astype(np.float32)
     X[3] = X[1]
     X[4] = X[1]
     X[4, 1] = -X[4, 1]                          # differs outside the sampled columns
-    first, group = _distinct_rows(X)
+    first, group = distinct_rows(X)
     np.testing.assert_array_equal(first, [0, 1, 2, 4])
     np.testing.assert_array_equal(X, X[first[group]])
 
