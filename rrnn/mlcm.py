@@ -468,7 +468,15 @@ class MLCM:
         f = np.float32(c["lam_out"] / 2 if c["heaviside"] else c["lam_out"])
         return np.ascontiguousarray(self.back_.T[yi] * f, dtype=np.float32)
 
-    def _thresholds(self, use_right):
+    def _row_sums(self):
+        """(L, N) float32 ``sum_j J^l_ij`` of the current couplings for the kappa
+        thresholds of eq. 7.1, or None for sign units (no kappa). Computed once per
+        batch by the caller: the couplings only change in :meth:`_local_update`."""
+        if not self._cfg["heaviside"]:
+            return None
+        return np.stack([self._J.row_sums(l) for l in range(self._cfg["L"])])
+
+    def _thresholds(self, use_right, row_sums):
         """kappa (L, N) and gamma (L,) of eq. 7.1 for the active terms (zeros for sign)."""
         c = self._cfg
         L, N = c["L"], c["N"]
@@ -477,22 +485,22 @@ class MLCM:
         if c["heaviside"]:
             for l in range(L):
                 right = c["lam_right"][l] if use_right else 0.0
-                kappa[l] = 0.5 * (self._J.row_sums(l) + c["jd"] + c["lam_left"][l] + right)
+                kappa[l] = 0.5 * (row_sums[l] + c["jd"] + c["lam_left"][l] + right)
             gamma[:] = c["gamma"]
             if c["wta"] is not None:
                 gamma[0] = gamma[L - 1] = 0.0
         return kappa, gamma
 
-    def _relax(self, S, xin, outf, use_right, t_max, sample_ids, H=None):
-        """Run the dynamics on S (L, B, N) in place. Returns (H, steps, converged) with H
-        the main fields ``J^l s^l`` of the end state."""
+    def _relax(self, S, xin, outf, use_right, t_max, sample_ids, row_sums, H=None):
+        """Run the dynamics on S (L, B, N) in place; ``row_sums`` from :meth:`_row_sums`.
+        Returns (H, steps, converged) with H the main fields ``J^l s^l`` of the end state."""
         c = self._cfg
         L, B, N = S.shape
         if H is None:
             H = np.empty_like(S)
             for l in range(L):
                 H[l] = self._J.fields(l, S[l])
-        kappa, gamma = self._thresholds(use_right)
+        kappa, gamma = self._thresholds(use_right, row_sums)
         steps = np.full(B, t_max, dtype=np.int32)
         conv = np.zeros(B, dtype=bool)
         if outf is None:
@@ -548,7 +556,7 @@ class MLCM:
 
     # ------------------------------------------------------------ learning
 
-    def _local_update(self, S, H, targets, xin):
+    def _local_update(self, S, H, targets, xin, row_sums):
         """Algorithm 3: perceptron rule with margin on the forward fields of S."""
         c = self._cfg
         L, B, N = S.shape
@@ -560,7 +568,7 @@ class MLCM:
             hf = H[l] + left
             if c["heaviside"]:
                 # forward field of the +-1 picture: 2 (J z + lam z_prev - kappa_fwd)
-                kf = 0.5 * (self._J.row_sums(l) + c["lam_left"][l])
+                kf = 0.5 * (row_sums[l] + c["lam_left"][l])
                 hf = 2.0 * (hf - kf)
                 if c["wta"] is not None and 0 < l < L - 1:
                     k = int(c["wta"][l - 1])
@@ -580,11 +588,12 @@ class MLCM:
         c = self._cfg
         L = c["L"]
         xin, S = self._input_fields(X)
+        row_sums = self._row_sums()
         free_readout = self.protocol == "thesis" and self.readout_states == "free"
         if free_readout:
             # inference's own relaxation, before the couplings change
             S_free = S.copy()
-            _, steps, conv = self._relax(S_free, xin, None, False, c["t_max"], ids + (1 << 42))
+            _, steps, conv = self._relax(S_free, xin, None, False, c["t_max"], ids + (1 << 42), row_sums)
             readout_in, relaxed = S_free[L - 1], S_free
         if not free_readout or c["eta"] > 0:
             # (skipped for a fixed reservoir, eta = 0 with the free readout: the local
@@ -592,13 +601,13 @@ class MLCM:
             outf = self._label_field(yi)
             H, steps, conv = self._relax(S, xin, outf, True,
                                          c["clamp_steps"] if self.protocol == "published" else c["t_max"],
-                                         ids)
+                                         ids, row_sums)
             targets = S
             if self.protocol == "published":
                 targets = S.copy()
-                H, st2, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), H=H)
+                H, st2, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), row_sums, H=H)
                 steps = steps + st2
-            self._local_update(S, H, targets, xin)
+            self._local_update(S, H, targets, xin, row_sums)
             relaxed = S           # the history describes the clamped phase when it runs
             if not free_readout:
                 readout_in = S[L - 1]
@@ -614,10 +623,11 @@ class MLCM:
         last = np.empty((len(X), c["N"]), dtype=np.float32)
         steps = np.empty(len(X), dtype=np.int32)
         act = np.zeros(c["L"])
+        row_sums = self._row_sums()
         for a in range(0, len(X), chunk):
             xin, S = self._input_fields(X[a:a + chunk])
             ids = np.arange(a, a + len(S[0]), dtype=np.int64) + (1 << 41)
-            _, st, _ = self._relax(S, xin, None, False, c["t_max"], ids)
+            _, st, _ = self._relax(S, xin, None, False, c["t_max"], ids, row_sums)
             last[a:a + len(st)] = S[-1]
             steps[a:a + len(st)] = st
             act += (S > 0).sum(axis=(1, 2))

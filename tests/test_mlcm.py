@@ -116,7 +116,7 @@ def test_converged_states_are_fixed_points(data, update):
     X, y = data
     m = start(tiny(update=update, max_steps=200), X)
     xin, S = m._input_fields(X.astype(np.float32))
-    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 200, np.arange(len(X)))
+    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 200, np.arange(len(X)), m._row_sums())
     # synchronous dynamics may end in 2-cycles; asynchronous ones always converge here
     assert conv.mean() > 0.25 and np.all(steps >= 1)
     if update.endswith("async"):
@@ -129,17 +129,17 @@ def test_convergence_step_semantics(data):
     X, y = data
     m = start(tiny(), X)
     xin, S = m._input_fields(X.astype(np.float32))
-    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 200, np.arange(len(X)))
+    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 200, np.arange(len(X)), m._row_sums())
     S, xin, steps = S[:, conv], xin[conv], steps[conv]
     X, y = X[conv], y[conv]
     # starting again from a fixed point takes exactly one (confirming) sweep
     S2 = S.copy()
-    _, steps2, conv2 = m._relax(S2, xin, m._label_field(y), True, 200, np.arange(len(X)))
+    _, steps2, conv2 = m._relax(S2, xin, m._label_field(y), True, 200, np.arange(len(X)), m._row_sums())
     assert conv2.all() and np.all(steps2 == 1)
     np.testing.assert_array_equal(S, S2)
     # a cap of one sweep stops samples that were still moving, flagged as not converged
     _, S3 = m._input_fields(X.astype(np.float32))
-    _, steps3, conv3 = m._relax(S3, xin, m._label_field(y), True, 1, np.arange(len(X)))
+    _, steps3, conv3 = m._relax(S3, xin, m._label_field(y), True, 1, np.arange(len(X)), m._row_sums())
     assert np.all(steps3 == 1)
     np.testing.assert_array_equal(conv3, steps == 1)
 
@@ -161,7 +161,7 @@ def test_wta_fires_exactly_round_n_delta(data, delta):
     m = start(tiny(n_units=n, activation="heaviside", sparsity=delta, n_layers=4,
                    lambda_left=2.0, lambda_right=1.0), X)
     xin, S = m._input_fields(X.astype(np.float32))
-    m._relax(S, xin, m._label_field(y), True, 30, np.arange(len(X)))
+    m._relax(S, xin, m._label_field(y), True, 30, np.arange(len(X)), m._row_sums())
     active = S.sum(axis=2)
     assert np.all(active[1:-1] == round(n * delta))
     assert set(np.unique(S)) <= {0.0, 1.0}
@@ -248,7 +248,7 @@ def test_fixed_threshold_reduces_activity(data):
     for gamma in (0.0, 0.5, 2.0):
         m = start(tiny(activation="heaviside", threshold=gamma), X)
         xin, S = m._input_fields(X.astype(np.float32))
-        m._relax(S, xin, None, False, 30, np.arange(len(X)))
+        m._relax(S, xin, None, False, 30, np.arange(len(X)), m._row_sums())
         acts.append(S[1:].mean())
     assert acts[0] > acts[1] > acts[2]
 
@@ -309,7 +309,7 @@ def test_diluted_fields_match_dense_equivalent(data):
     xin, S = m._input_fields(X.astype(np.float32))
     H = m._J.fields(1, S[1])
     np.testing.assert_allclose(H, S[1] @ J[1].T, atol=1e-5)
-    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 100, np.arange(len(X)))
+    _, steps, conv = m._relax(S, xin, m._label_field(y), True, 100, np.arange(len(X)), m._row_sums())
     h = np.einsum("lij,lbj->lbi", J, S) + 0.25 * S
     h[0] += xin
     h[1:] += m._cfg["lam_left"][1:, None, None] * S[:-1]
