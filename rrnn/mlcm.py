@@ -39,6 +39,7 @@ import numpy as np
 from . import memory
 from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
+from .mlcm_inputs import imprinted_input_weights, random_input_weights
 from ._validation import check_int, check_real
 from .perceptron import (READOUTS, check_schedule, check_xy, encode, readout_step,
                          scheduled_rate, softmax)
@@ -73,54 +74,6 @@ def _footprint(c, n_features):
     # float64 draw and mask, then signs or the two imprinted rows, their difference, result
     inputs = N * n_features * 21 if c["random_input"] else 0
     return couplings + inputs + 8 * L * B * N * 4
-
-
-def _window_mask(rng, n_units, n_features, patch):
-    """(n_units, n_features) bool: one random ``patch x patch`` window of the square
-    image per row."""
-    side = math.isqrt(n_features)
-    top, left = rng.integers(0, side - patch + 1, size=(2, n_units, 1))
-    row, col = np.divmod(np.arange(n_features), side)
-    return (row >= top) & (row < top + patch) & (col >= left) & (col < left + patch)
-
-
-def _random_input_weights(rng, n_units, n_features, density, patch):
-    """(n_units, n_features) float32 random +-1 input weights of ``density`` (all when
-    None), each row restricted to one random ``patch x patch`` window of the square
-    image when ``patch`` is given; scaled by 1/sqrt(expected non-zeros per row)."""
-    p = 1.0 if density is None else density
-    mask = rng.random((n_units, n_features)) < p
-    signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(n_units, n_features))
-    fan_in = p * n_features
-    if patch is not None:
-        mask &= _window_mask(rng, n_units, n_features, patch)
-        fan_in = p * patch * patch
-    return (mask * signs / np.sqrt(fan_in)).astype(np.float32)
-
-
-def _imprinted_input_weights(rng, n_units, X, yi, density, patch):
-    """(n_units, d) float32 input weights imprinted from the data: row i is
-    ``(x_a - x_b) / 2`` for two training samples a, b of different classes drawn at
-    random, on the same support as :func:`_random_input_weights` (density, window),
-    scaled to unit norm (rows that vanish on their support stay zero).
-
-    X : (n_samples, d) inputs; yi : (n_samples,) int class indices.
-    """
-    n_samples, n_features = X.shape
-    p = 1.0 if density is None else density
-    mask = rng.random((n_units, n_features)) < p
-    if patch is not None:
-        mask &= _window_mask(rng, n_units, n_features, patch)
-    a = rng.integers(0, n_samples, n_units)
-    b = rng.integers(0, n_samples, n_units)
-    same = yi[a] == yi[b]
-    while same.any():                # redraw the partners of same-class pairs
-        b[same] = rng.integers(0, n_samples, int(same.sum()))
-        same = yi[a] == yi[b]
-    W = (X[a].astype(np.float32) - X[b].astype(np.float32)) * np.float32(0.5) * mask
-    norm = np.sqrt(np.einsum("ij,ij->i", W, W, dtype=np.float64))
-    W /= np.where(norm > 0, norm, 1.0).astype(np.float32)[:, None]
-    return W
 
 
 class MLCM:
@@ -417,9 +370,9 @@ class MLCM:
             if len(np.unique(yi)) < 2:
                 raise ValueError("input_init: 'imprint' needs training samples of at least 2 "
                                  "classes in the first fit / partial_fit call")
-            self.input_weights_ = _imprinted_input_weights(rng, N, X, yi, c["density"], c["patch"])
+            self.input_weights_ = imprinted_input_weights(rng, N, X, yi, c["density"], c["patch"])
         elif c["random_input"]:
-            self.input_weights_ = _random_input_weights(rng, N, n_features, c["density"], c["patch"])
+            self.input_weights_ = random_input_weights(rng, N, n_features, c["density"], c["patch"])
         self.async_key_ = int(self.seed_.generate_state(1, np.uint64)[0] >> np.uint64(1))
         self.history_ = {k: [] for k in ("train_accuracy", "val_accuracy", "sparsity",
                                          "val_sparsity", "mean_steps", "val_mean_steps",
