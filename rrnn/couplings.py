@@ -594,7 +594,10 @@ class HebbianCouplings(Couplings):
         memory.require((4 + np.dtype(dtype).itemsize) * self.n * self.n,
                        f"integer_matrix() of n={self.n} Hebbian couplings")
         xi = self.patterns.astype(dtype)
-        c = (xi.T @ xi).astype(np.int32)
+        # A separate copy of the left operand keeps numpy on gemm: for ``xi.T @ xi`` it
+        # calls syrk, which segfaults in multithreaded OpenBLAS 0.3.31 for large n
+        # (n = 40,000, p = 784 on a Zen 3; numpy issue 19685).
+        c = (np.ascontiguousarray(xi.T) @ xi).astype(np.int32)
         np.fill_diagonal(c, 0)
         return c
 
