@@ -10,7 +10,8 @@ then the best a linear readout of infinitely many such units can do, free of the
 readout's optimisation error. It bounds the random-input reservoir family from above
 (up to the recurrence, which the reservoir runs add and this leaves out).
 
-One unit per (training-set size M, ridge): the first M training images, all test images.
+One unit per (training-set size M, ridge, bias): the first M training images, all test
+images. ``--bias`` adds a random bias per unit (its kernel is in :func:`arcsine_kernel`).
 The Cholesky factor is taken in place by LAPACK with 32-bit indices, so M is capped at
 46,340 (M^2 < 2^31); memory is about 4 (M^2 + M * n_test) bytes.
 
