@@ -6,9 +6,9 @@ delta rule. As the width grows, the readout's inner products of two images' unit
 tend to the arc-sine kernel ``k(x, y) = (2 / pi) arcsin(x . y / (|x| |y|))`` (exact for
 Gaussian weights, and the central-limit value for the reservoir's +-1 weights over 784
 pixels). Kernel ridge regression on one-hot targets (+0.9 / -0.1) with this kernel is
-then the best a linear readout of infinitely many such units can do, free of the SGD
-readout's optimisation error. It bounds the random-input reservoir family from above
-(up to the recurrence, which the reservoir runs add and this leaves out).
+then the ridge least-squares readout of infinitely many such units, free of the SGD
+readout's optimisation error: a ceiling for the random-input reservoir family within
+that scope (no recurrence, which the reservoir runs add; a least-squares readout).
 
 One unit per (training-set size M, ridge, bias): the first M training images, all test
 images. ``--bias`` adds a random bias per unit (its kernel is in :func:`arcsine_kernel`).
@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 
 # Multithreaded OpenBLAS 0.3.31 segfaulted in these large symmetric products and
-# factorisations on a Zen 3 (README); one thread is safe and only about 2x slower.
+# factorisations on a Zen 3 (README); one thread ran every size up to the cap.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
@@ -172,6 +172,7 @@ def main(argv=None):
         if not b >= 0:
             p.error(f"--bias: expected numbers >= 0, got {b}")
     m = max(args.train_sizes)
+    # the kernel, the test-by-train kernel of the 10,000 test images, 512 MB of block temporaries
     memory.require(4 * (m * m + 10000 * m) + (1 << 29), f"kernel ridge regression on M={m} images")
     args.out = args.out or f"results/kernel_ceiling_{args.dataset}.h5"
     result = run(args)
