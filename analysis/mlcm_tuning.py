@@ -23,11 +23,11 @@ import time
 
 import numpy as np
 
-from rrnn import datasets, storage
+from rrnn import storage
 from rrnn.mlcm import MLCM
 
 from _common import float_list, int_list, progress
-from mlcm_baseline import DATASETS, THESIS, history_arrays
+from mlcm_baseline import THESIS, THESIS_DATASETS, history_arrays, load_split
 
 KIND = "mlcm_tuning"
 
@@ -35,7 +35,7 @@ KIND = "mlcm_tuning"
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results/mlcm_tuning.h5")
-    p.add_argument("--dataset", choices=list(DATASETS), default="mnist")
+    p.add_argument("--dataset", choices=THESIS_DATASETS, default="mnist")
     p.add_argument("--learning-rates", type=float_list, default=[0.003, 0.01, 0.03])
     p.add_argument("--margins", type=float_list, default=[0.5, 1.0, 2.0])
     p.add_argument("--batch-sizes", type=int_list, default=[100])
@@ -56,8 +56,7 @@ def main(argv=None):
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir", "final",
                                                                 "final_epochs")}
     result = storage.ResultFile(args.out, KIND, config)
-    base, projected = DATASETS[args.dataset]
-    X, y = datasets.load(base, "train", args.data_dir, projected=projected)
+    X, y = load_split(args.dataset, "train", args.data_dir)
     Xtr, ytr = X[:args.train_samples], y[:args.train_samples]
     Xho, yho = X[-args.holdout:], y[-args.holdout:]
     grid = list(itertools.product(args.learning_rates, args.margins, args.batch_sizes,
@@ -85,7 +84,7 @@ def main(argv=None):
         print(f"{100 * u['attrs']['holdout_accuracy']:.2f}%  {u['attrs']['params']}")
     if args.final and ranked:
         best = json.loads(ranked[0]["attrs"]["params"])
-        Xt, yt = datasets.load(base, "test", args.data_dir, projected=projected)
+        Xt, yt = load_split(args.dataset, "test", args.data_dir)
         m = MLCM(**THESIS, **best, epochs=args.final_epochs, random_state=args.seed, verbose=True)
         m.fit(X, y, validation_data=(Xt, yt), checkpoint=str(args.out) + ".final.ckpt.h5")
         result.write_unit("final", history_arrays(m), {"params": json.dumps(best),

@@ -136,3 +136,18 @@ def test_real_fashion_mnist_projected():
     X, y = datasets.load_fashion_mnist("test", data_dir=SHARED, projected=True)
     assert X.shape == (10000, 100) and set(np.unique(X)) == {-1, 1}
     assert np.all(np.bincount(y) == 1000)
+
+
+def test_grey_levels_keep_each_image_direction_at_the_norm_of_a_pm1_image(rng):
+    """Each row is pixel / 255 times a positive factor (cosine 1 with the raw image) and
+    has norm sqrt(d), as every +-1 image of d pixels has; a black image stays zero."""
+    images = rng.integers(0, 256, size=(5, 4, 7), dtype=np.uint8)
+    images[2] = 0
+    X = datasets.grey_levels(images)
+    assert X.dtype == np.float32 and X.shape == (5, 28)
+    raw = images.reshape(5, -1).astype(np.float64)
+    for i in (0, 1, 3, 4):
+        np.testing.assert_allclose(np.linalg.norm(X[i]), np.sqrt(28), rtol=1e-6)
+        cos = X[i] @ raw[i] / (np.linalg.norm(X[i]) * np.linalg.norm(raw[i]))
+        assert cos == pytest.approx(1.0, abs=1e-6)
+    assert not X[2].any()
