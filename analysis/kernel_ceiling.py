@@ -52,9 +52,9 @@ def arcsine_kernel(A, B, bias=0.0, block=None):
     ``(2 / pi) arcsin((cos(a, c) + bias^2) / (1 + bias^2))``. Without a bias the
     features are odd in the input, so the kernel only holds its odd powers.
 
-    A : (m, d), B : (k, d) float32 rows (+-1 rows make the float32 products exact
-    integers; grey levels work as well). The cosine and arcsin are taken in float64 (arcsin is steep near 1), by
-    row blocks of A, so the temporaries are one block.
+    A : (m, d), B : (k, d) float32 rows, +-1 (the float32 products are then exact
+    integers) or grey levels. The cosine and arcsin are taken in float64 (arcsin is
+    steep near 1), by row blocks of A, so the temporaries are one block.
     """
     inv_a = 1.0 / np.linalg.norm(A.astype(np.float64), axis=1)
     inv_b = 1.0 / np.linalg.norm(B.astype(np.float64), axis=1)

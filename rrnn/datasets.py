@@ -194,11 +194,11 @@ def binarize(images: np.ndarray, threshold: int = 127) -> np.ndarray:
 def grey_levels(images: np.ndarray) -> np.ndarray:
     """Grey levels as real inputs, each image scaled to the norm of a +-1 image.
 
-    Pixel / 255 in [0, 1], then each row multiplied so that its norm is ``sqrt(d)``, the
-    norm of every +-1 image of ``d`` pixels: random input weights scaled for +-1 inputs
-    (:mod:`rrnn.mlcm_inputs`) then give fields of the same scale. Only the direction of
-    each image is kept, which is all that sign units ``sign(w . x)`` see. An all-black
-    image stays zero.
+    Each row is scaled so that its norm is ``sqrt(d)``, the norm of every +-1 image of
+    ``d`` pixels: random input weights scaled for +-1 inputs (:mod:`rrnn.mlcm_inputs`)
+    then give fields of the same scale. Only the direction of each image is kept (so no
+    division by 255 is needed), which is all that sign units ``sign(w . x)`` see. An
+    all-black image stays zero.
 
     Parameters
     ----------
@@ -208,10 +208,9 @@ def grey_levels(images: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (n, d = prod(...)), float32, non-negative
     """
-    flat = np.asarray(images).reshape(len(images), -1).astype(np.float32) / np.float32(255)
+    flat = np.asarray(images).reshape(len(images), -1).astype(np.float32)
     norm = np.linalg.norm(flat, axis=1, keepdims=True)
-    scale = np.float32(np.sqrt(flat.shape[1])) / np.where(norm > 0, norm, np.float32(1))
-    return (flat * scale).astype(np.float32)
+    return flat * (np.float32(np.sqrt(flat.shape[1])) / np.where(norm > 0, norm, np.float32(1)))
 
 
 def pad(x: np.ndarray, n: int) -> np.ndarray:
