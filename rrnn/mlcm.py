@@ -633,6 +633,21 @@ class MLCM:
                   f"val {h['val_accuracy'][-1]:.4f} steps {h['mean_steps'][-1]:.2f} "
                   f"{h['seconds'][-1]:.1f}s", flush=True)
 
+    def _check_states(self, X, name="X"):
+        """Without input weights the inputs become the initial +-1 states of layer 1
+        (thesis 6.2), so they must be +-1: real inputs (grey levels) need
+        ``input_density`` or ``input_patch``."""
+        if self._cfg["random_input"]:
+            return X
+        bad = np.abs(X) != 1
+        if bad.any():
+            r, j = np.argwhere(bad)[0]
+            raise ValueError(f"{name}: without input_density or input_patch the inputs are the "
+                             f"initial +-1 states of layer 1, so they must be -1 or +1; got "
+                             f"{float(X[r, j])} at [{r}, {j}]. Binarize them, or set input_density / "
+                             f"input_patch for real-valued inputs")
+        return X
+
     def _check_validation(self, validation_data):
         if validation_data is None:
             return None
@@ -641,7 +656,7 @@ class MLCM:
         except (TypeError, ValueError):
             raise TypeError("validation_data: expected a pair (X_val, y_val)") from None
         Xv, yv = check_xy(Xv, yv, self.n_features_in_, self.classes_, "X_val", "y_val")
-        return Xv, yv
+        return self._check_states(Xv, "X_val"), yv
 
     def _with_threads(self, fn, *args):
         get, set_ = self._threads()
@@ -659,7 +674,8 @@ class MLCM:
         Parameters
         ----------
         X : array_like (n_samples, d)
-            +-1 inputs (d <= n_units unless ``input_density``).
+            Inputs: +-1, with d <= n_units, unless ``input_density`` or ``input_patch``
+            is set (then any finite reals, e.g. :func:`rrnn.datasets.grey_levels`).
         y : array_like (n_samples,)
             Class labels.
         validation_data : (X_val, y_val), optional
@@ -670,6 +686,7 @@ class MLCM:
         """
         self._cfg = self._resolve()
         X, y = check_xy(X, y)
+        X = self._check_states(X)
         classes = np.unique(y)
         data_hash = _hash_data(X, y)
         resumed = False
@@ -703,10 +720,12 @@ class MLCM:
         if not hasattr(self, "_J"):
             self._cfg = self._resolve()
             X, y = check_xy(X, y)
+            X = self._check_states(X)
             classes = np.unique(y if classes is None else classes)
             self._initialise(X.shape[1], classes, X, encode(y, classes))
             self.data_hash_ = "partial_fit"
         X, y = check_xy(X, y, self.n_features_in_, self.classes_)
+        X = self._check_states(X)
         validation = self._check_validation(validation_data)
         self._with_threads(self._epoch, X, encode(y, self.classes_), validation)
         return self
@@ -719,6 +738,7 @@ class MLCM:
         """Free-phase end states of the last layer, (n, N) float32."""
         self._check_fitted()
         X, _ = check_xy(X, None, self.n_features_in_)
+        X = self._check_states(X)
         return self._with_threads(self._infer, X)[0]
 
     def decision_function(self, X):

@@ -636,6 +636,27 @@ def test_bad_data(data):
         tiny().predict(X)
 
 
+def test_real_inputs_need_input_weights(data):
+    """Without input weights the inputs are the initial +-1 states of layer 1, so grey
+    levels (or {0, 1}) are refused, naming the first bad value and where it is; with
+    input weights they are accepted."""
+    X, y = data
+    grey = X.astype(np.float32) * 0.5
+    with pytest.raises(ValueError, match=r"X: without input_density or input_patch .* must be "
+                                         r"-1 or \+1; got -?0\.5 at \[0, 0\]"):
+        tiny().fit(grey, y)
+    bits = (X > 0).astype(np.int8)              # {0, 1} inputs are refused too
+    with pytest.raises(ValueError, match=r"must be -1 or \+1; got 0\.0 at"):
+        tiny().partial_fit(bits, y, classes=np.arange(M))
+    m = tiny().fit(X, y)
+    with pytest.raises(ValueError, match=r"X_val: without input_density"):
+        m.partial_fit(X, y, validation_data=(grey, y))
+    with pytest.raises(ValueError, match=r"X: without input_density"):
+        m.predict(grey)
+    w = tiny(input_density=1.0).fit(grey, y, validation_data=(grey, y))
+    assert w.predict(grey).shape == y.shape
+
+
 def test_perceptron_baseline(data, tmp_path):
     X, y = data
     # a linearly separable problem is learned by both rules
