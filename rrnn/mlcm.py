@@ -717,15 +717,19 @@ class MLCM:
     def partial_fit(self, X, y, classes=None, validation_data=None):
         """One epoch over (X, y); initialises on the first call (pass ``classes`` then
         unless y holds every class)."""
-        if not hasattr(self, "_J"):
+        first = not hasattr(self, "_J")
+        if first:
             self._cfg = self._resolve()
             X, y = check_xy(X, y)
-            X = self._check_states(X)
-            classes = np.unique(y if classes is None else classes)
-            self._initialise(X.shape[1], classes, X, encode(y, classes))
-            self.data_hash_ = "partial_fit"
-        X, y = check_xy(X, y, self.n_features_in_, self.classes_)
+            n_features, classes = X.shape[1], np.unique(y if classes is None else classes)
+        else:
+            n_features, classes = self.n_features_in_, self.classes_
+        # every check before the first call allocates the network
+        X, y = check_xy(X, y, n_features, classes)
         X = self._check_states(X)
+        if first:
+            self._initialise(n_features, classes, X, encode(y, classes))
+            self.data_hash_ = "partial_fit"
         validation = self._check_validation(validation_data)
         self._with_threads(self._epoch, X, encode(y, self.classes_), validation)
         return self
