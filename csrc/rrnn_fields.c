@@ -35,6 +35,18 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
     const int64_t *restrict pv = c.hb ? pop + v * n : NULL;
     const int64_t *restrict pm = m >= 0 ? pop + m * n : NULL;
     const int64_t cv = c.hb ? cnt[v] : 0, cm = m >= 0 ? cnt[m] : 0;
+    if (c.hb && !c.hd && !c.hs && !c.hl && !and_mode) {
+        /* the common case (binary couplings, +-1 states) without the
+         * per-unit branches: rrnn_field's operations in its order */
+        for (int64_t i = i0; i < i1; i++) {
+            double h = 0.0;
+            h += (double)(n - x[i] - 2 * pv[i]) * c.bs;
+            h += self * (double)x[i];
+            h += bias[i];
+            out[i] = h;
+        }
+        return;
+    }
     int64_t lr[64]; /* low-rank accumulators of units i0 + 64 k ... */
     for (int64_t i = i0; i < i1; i++) {
         int64_t ab = 0, ad = 0, as = 0, al = 0;
@@ -88,6 +100,7 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
     int and_mode = 0;
     int64_t nvec = 0;
     uint64_t *packed = NULL;
+    uint8_t *nib = NULL; /* nibble layout of the packed states, see rrnn_popc_batch */
     int64_t *pop = NULL, *cnt = NULL, *vidx = NULL;
     int32_t *ov = NULL; /* low-rank overlaps (batch, p) and their sums (batch,) */
     int64_t *ovt = NULL;
@@ -151,14 +164,25 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
             ovt[b] = rrnn_lr_total(ov + b * p, p);
     }
 
+    const int64_t nlut = c.hb ? rrnn_nib_states(c.K, nvec, W) : 0;
+    if (nlut > 0) {
+        if ((nib = rrnn_alloc(rrnn_nib_bytes(W, nlut))) == NULL) {
+            status = RRNN_ERR_NOMEM;
+            goto done;
+        }
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t w = 0; w < W; w++)
+            rrnn_nib_build(stp, nlut, W, w, w + 1, nib);
+    }
+
     const int64_t BS = rrnn_block_rows(n, nt, 4);
     const int64_t nblk = (n + BS - 1) / BS;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t blk = 0; blk < nblk; blk++) {
         const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
         if (c.hb)
-            c.K->popc(and_mode ? RRNN_OP_AND : RRNN_OP_XOR, J->bin_rows, W, i0, i1, stp, nvec,
-                      outp);
+            rrnn_popc_batch(c.K, and_mode ? RRNN_OP_AND : RRNN_OP_XOR, J->bin_rows, W, i0, i1,
+                            stp, nvec, nib, nlut, outp);
         /* dense rows are reused by every state: units outside; otherwise
          * states outside, so that each inner loop runs along contiguous
          * memory */
@@ -175,6 +199,7 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
 done:
     rrnn_free(vidx);
     rrnn_free(packed);
+    rrnn_free(nib);
     rrnn_free(cnt);
     rrnn_free(pop);
     rrnn_free((void *)stp);
@@ -209,14 +234,27 @@ int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint
         outp[b] = out + b * n;
     }
     const int nt = rrnn_nthreads(ex.n_threads);
+    const int64_t nlut = rrnn_nib_states(K, batch, words);
+    uint8_t *nib = nlut > 0 ? rrnn_alloc(rrnn_nib_bytes(words, nlut)) : NULL;
+    if (nlut > 0 && nib == NULL) {
+        rrnn_free((void *)stp);
+        rrnn_free(outp);
+        return RRNN_ERR_NOMEM;
+    }
+    if (nlut > 0) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t w = 0; w < words; w++)
+            rrnn_nib_build(stp, nlut, words, w, w + 1, nib);
+    }
     const int64_t BS = rrnn_block_rows(n, nt, 4);
     const int64_t nblk = (n + BS - 1) / BS;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t blk = 0; blk < nblk; blk++) {
         const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
-        K->popc(RRNN_OP_XOR, rows, words, i0, i1, stp, batch, outp);
+        rrnn_popc_batch(K, RRNN_OP_XOR, rows, words, i0, i1, stp, batch, nib, nlut, outp);
     }
     rrnn_free((void *)stp);
     rrnn_free(outp);
+    rrnn_free(nib);
     return RRNN_OK;
 }

@@ -143,6 +143,11 @@ struct rrnn_kernels {
      * bd may be NULL (then fields are evaluated in floating point). */
     int64_t (*count_range)(const rrnn_ctx *c, const double *bias, const rrnn_fp_bounds *bd,
                            uint64_t k0, uint64_t k1);
+    /* popc for the 32 nch states of a nibble layout (rrnn_nib_build), rows
+     * [i0, e) with e = i0 + 4 floor((i1 - i0) / 4), which it returns; NULL
+     * at levels where the plain popc is faster.  Use rrnn_popc_batch. */
+    int64_t (*popc_nib)(int op, const uint64_t *rows, int64_t W, int64_t i0, int64_t i1,
+                        const uint8_t *nib, int64_t nch, int64_t *const *out);
 };
 
 RRNN_HIDDEN const rrnn_kernels *rrnn_kernels_for(int simd);
@@ -168,6 +173,25 @@ RRNN_HIDDEN void rrnn_free(void *p);
 /* Bit-packs x (n int8): bit j set when x[j] == v.  Returns the number of set
  * bits.  out has W words; padding bits are 0. */
 RRNN_HIDDEN int64_t rrnn_pack_eq(const int8_t *x, int64_t n, int8_t v, uint64_t *out);
+
+/* Batched popcounts through the nibble-table kernel (rrnn_kernels.popc_nib).
+ * Its layout holds the first nlut = rrnn_nib_states(K, ns, W) states, nibble
+ * g of state 32 c + k at byte (g nch + c) 32 + k, nch = nlut / 32:
+ * rrnn_nib_bytes(W, nlut) bytes, filled word range by word range by
+ * rrnn_nib_build (so callers can share the work among threads). */
+RRNN_HIDDEN int64_t rrnn_nib_states(const rrnn_kernels *K, int64_t ns, int64_t W);
+static inline size_t rrnn_nib_bytes(int64_t W, int64_t nlut)
+{
+    return (size_t)(16 * W) * (size_t)nlut;
+}
+RRNN_HIDDEN void rrnn_nib_build(const uint64_t *const *st, int64_t nlut, int64_t W, int64_t w0,
+                                int64_t w1, uint8_t *nib);
+/* out[s][i] = popcount over the W words of rows[i] OP st[s], i in [i0, i1),
+ * s < ns: the first nlut states from nib (NULL when nlut = 0), the others
+ * and any tail rows with K->popc. */
+RRNN_HIDDEN void rrnn_popc_batch(const rrnn_kernels *K, int op, const uint64_t *rows, int64_t W,
+                                 int64_t i0, int64_t i1, const uint64_t *const *st, int64_t ns,
+                                 const uint8_t *nib, int64_t nlut, int64_t *const *out);
 
 /* Low-rank term: acc_lr[i] of a state with value xi at unit i, from its
  * overlaps M and their sum T:  sum_mu xi[mu][i] M[mu] = T - 2 (sum of M[mu]

@@ -53,9 +53,11 @@ static inline int64_t rr_binacc(const rrnn_ctx *c, int64_t pop, int8_t xi, int64
     return c->act == RRNN_ACT_SIGN ? c->n - xi - 2 * pop : (Z - xi) - 2 * pop;
 }
 
-/* Full accumulators of ns states for rows [i0, i1). */
+/* Full accumulators of ns states for rows [i0, i1); the first nlut states
+ * also in the nibble layout nib (see rrnn_popc_batch). */
 static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
-                         const uint64_t *const *pk, int8_t *const *xs, const int64_t *Z,
+                         const uint64_t *const *pk, const uint8_t *nib, int64_t nlut,
+                         int8_t *const *xs, const int64_t *Z,
                          int64_t *const *ab, int64_t *const *ad, int64_t *const *as)
 {
     const rrnn_couplings *J = c->J;
@@ -63,7 +65,7 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
     if (ns == 0)
         return;
     if (c->hb) {
-        c->K->popc(rr_op(c), J->bin_rows, c->W, i0, i1, pk, ns, ab);
+        rrnn_popc_batch(c->K, rr_op(c), J->bin_rows, c->W, i0, i1, pk, ns, nib, nlut, ab);
         const int sign = c->act == RRNN_ACT_SIGN;
         for (int64_t s = 0; s < ns; s++) {
             int64_t *restrict a = ab[s];
@@ -234,6 +236,8 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
     int64_t *dbuf = c->hd ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
     int64_t *sbuf = c->hs ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
     uint64_t *pbuf = c->hb ? rr_take(&pool, sizeof(uint64_t) * (size_t)W * ub) : NULL;
+    const int64_t nlut_max = c->hb ? rrnn_nib_states(c->K, nb, W) : 0;
+    uint8_t *nib = nlut_max > 0 ? rr_take(&pool, rrnn_nib_bytes(W, nlut_max)) : NULL;
     int64_t *lbuf = c->hl ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
     int32_t *mbuf = c->hl ? rr_take(&pool, sizeof(int32_t) * (size_t)p * ub) : NULL;
     /* per-step lists: active, full, incremental, and the full set's arrays */
@@ -241,7 +245,7 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
     void **fptr = rr_take(&pool, sizeof(void *) * 6 * ub);
     int64_t *fZ = rr_take(&pool, sizeof(int64_t) * ub);
     if (!T || !xalt || !snap || !fl || !cnt || !lists || !fptr || !fZ ||
-        (c->hb && (!abuf || !pbuf)) || (c->hd && !dbuf) || (c->hs && !sbuf) ||
+        (c->hb && (!abuf || !pbuf)) || (nlut_max > 0 && !nib) || (c->hd && !dbuf) || (c->hs && !sbuf) ||
         (c->hl && (!lbuf || !mbuf))) {
         rr_release(&pool);
         return RRNN_ERR_NOMEM;
@@ -284,7 +288,7 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
         tr->conv = 0;
     }
 
-    int64_t nA = 0, nF = 0, nI = 0;
+    int64_t nA = 0, nF = 0, nI = 0, nlut = 0;
     int done = 0, final = 0;
 #pragma omp parallel num_threads(nt)
     for (int64_t t = 0;; t++) {
@@ -311,9 +315,15 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
             /* Glauber: exactly max_steps steps, no final fixed-point test */
             done = nA == 0 || (glauber && t == max_steps);
             final = t == max_steps;
+            nlut = c->hb ? rrnn_nib_states(c->K, nF, W) : 0;
         }
         if (done)
             break;
+        if (nlut > 0) {
+#pragma omp for schedule(static)
+            for (int64_t w = 0; w < W; w++)
+                rrnn_nib_build(fpk, nlut, W, w, w + 1, nib);
+        }
 
         /* Sparse columns of the last step's flips, one trajectory per task,
          * and the low-rank overlaps of the current states by chunks of
@@ -353,7 +363,7 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
 #pragma omp for schedule(static)
         for (int64_t blk = 0; blk < nblk; blk++) {
             const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
-            rr_full_rows(c, i0, i1, nF, fpk, fxs, fZ, fab, fad, fas);
+            rr_full_rows(c, i0, i1, nF, fpk, nib, nlut, fxs, fZ, fab, fad, fas);
             if (c->hb || c->hd) {
                 for (int64_t q = 0; q < nI; q++) {
                     rr_sync_traj *tr = &T[I[q]];
@@ -518,7 +528,7 @@ static void rr_full_one(const rrnn_ctx *c, int8_t *x, const uint64_t *pk, int64_
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && nblk > 1)
     for (int64_t blk = 0; blk < nblk; blk++) {
         const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
-        rr_full_rows(&cc, i0, i1, 1, &pk, &x, &Z, &ab, &ad, &as);
+        rr_full_rows(&cc, i0, i1, 1, &pk, NULL, 0, &x, &Z, &ab, &ad, &as);
     }
 }
 

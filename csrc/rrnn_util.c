@@ -122,6 +122,49 @@ int64_t rrnn_pack_eq(const int8_t *x, int64_t n, int8_t v, uint64_t *out)
 }
 
 /* ------------------------------------------------------------------------ */
+/* nibble layout of packed states for the table kernel                      */
+/* ------------------------------------------------------------------------ */
+
+int64_t rrnn_nib_states(const rrnn_kernels *K, int64_t ns, int64_t W)
+{
+    /* whole 32-state chunks only; below 4 words the table set-up dominates */
+    if (K->popc_nib == NULL || W < 4)
+        return 0;
+    return ns / 32 * 32;
+}
+
+void rrnn_nib_build(const uint64_t *const *st, int64_t nlut, int64_t W, int64_t w0, int64_t w1,
+                    uint8_t *nib)
+{
+    const int64_t nch = nlut / 32;
+    for (int64_t w = w0; w < w1; w++)
+        for (int64_t c = 0; c < nch; c++) {
+            uint64_t x[32];
+            for (int k = 0; k < 32; k++)
+                x[k] = st[32 * c + k][w];
+            /* contiguous 32-byte runs: nibble q of the 32 states */
+            for (int q = 0; q < 16; q++) {
+                uint8_t *d = nib + ((16 * w + q) * nch + c) * 32;
+                for (int k = 0; k < 32; k++)
+                    d[k] = (uint8_t)((x[k] >> (4 * q)) & 15u);
+            }
+        }
+}
+
+void rrnn_popc_batch(const rrnn_kernels *K, int op, const uint64_t *rows, int64_t W, int64_t i0,
+                     int64_t i1, const uint64_t *const *st, int64_t ns, const uint8_t *nib,
+                     int64_t nlut, int64_t *const *out)
+{
+    if (nlut > 0) {
+        const int64_t e = K->popc_nib(op, rows, W, i0, i1, nib, nlut / 32, out);
+        if (e < i1)
+            K->popc(op, rows, W, e, i1, st, nlut, out);
+    }
+    if (ns > nlut)
+        K->popc(op, rows, W, i0, i1, st + nlut, ns - nlut, out + nlut);
+}
+
+/* ------------------------------------------------------------------------ */
 /* random numbers and random couplings                                       */
 /* ------------------------------------------------------------------------ */
 

@@ -214,7 +214,7 @@ def test_compute_peak_probe_does_the_work_it_counts(monkeypatch):
     if module is None:
         pytest.skip(f"c backend unavailable: {reason}")
     mask = (1 << 64) - 1
-    layout = {"avx512": (4, 3, 8), "avx2": (2, 3, 4), "portable": (2, 2, 1)}  # rows, states, lanes
+    layout = {"avx512": (4, 3, 8), "avx2": (4, 2, 32), "portable": (2, 2, 1)}  # rows, states, lanes
     rounds = 1000
     for name, lvl in module.SIMD_LEVELS.items():
         if lvl > module.detected_simd():
@@ -234,3 +234,62 @@ def test_compute_peak_probe_does_the_work_it_counts(monkeypatch):
         assert checksum == expected, name
     with pytest.raises(ValueError, match="popcount_peak"):
         module.popcount_peak(-1)
+
+
+def _simd_levels(module):
+    return [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
+
+
+@pytest.mark.parametrize("batch", [31, 32, 64, 70, 100])
+def test_c_batched_popcounts_at_every_simd_level(monkeypatch, batch):
+    """The raw batched kernel against an independent count (numpy unpackbits), at every SIMD
+    level. From 32 states on, AVX2 counts whole 32-state chunks with nibble tables and the rest
+    with the XOR/popcount kernel: 130 words span two column tiles and a short 3-word round,
+    37 rows leave a tail of one row after the 4-row blocks, and the all-ones rows against
+    all-zero states reach the largest counts (64 x 130 bits)."""
+    module, reason = rrnn.backends.load("c")
+    if module is None:
+        pytest.skip(f"c backend unavailable: {reason}")
+    rng = np.random.default_rng(batch)
+    words = 130
+    rows = rng.integers(0, 2**63, size=(37, words), dtype=np.uint64) * np.uint64(2) \
+        + rng.integers(0, 2, size=(37, words), dtype=np.uint64)
+    rows[0] = np.iinfo(np.uint64).max
+    packed = rng.integers(0, 2**63, size=(batch, words), dtype=np.uint64)
+    packed[-1] = 0
+    bits_r = np.unpackbits(rows.view(np.uint8), axis=1)
+    bits_s = np.unpackbits(packed.view(np.uint8), axis=1)
+    expected = (bits_s[:, None, :] != bits_r[None, :, :]).sum(axis=2)
+    assert expected[-1, 0] == 64 * words
+    for level in _simd_levels(module):
+        monkeypatch.setenv("RRNN_SIMD", level)
+        for threads in (1, 2):
+            got = module.xor_popcount(rows, packed, threads)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{level}, {threads} threads")
+
+
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
+def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation):
+    """Fields and sync trajectories of 70 states (two 32-state table chunks and 6 more) at
+    n = 509 (8 words, rows not a multiple of 4): XOR (sign) and AND (heaviside) tables."""
+    module, reason = rrnn.backends.load("c")
+    if module is None:
+        pytest.skip(f"c backend unavailable: {reason}")
+    n, batch = 509, 70
+    J = couplings.binary(n, seed=3, backend="numpy")
+    rng = np.random.default_rng(4)
+    low = -1 if activation == "sign" else 0
+    s = rng.choice([low, 1], size=(batch, n)).astype(np.int8)
+    kw = dict(activation=activation, self_coupling=0.3, threshold=0.01)
+    ref_h = rrnn.local_fields(J, s, backend="numpy", **kw)
+    ref = rrnn.simulate(J, s, max_steps=30, backend="numpy", **kw)
+    for level in _simd_levels(module):
+        monkeypatch.setenv("RRNN_SIMD", level)
+        for threads in (1, 2):
+            msg = f"{level}, {threads} threads"
+            h = rrnn.local_fields(J, s, backend="c", n_threads=threads, **kw)
+            np.testing.assert_array_equal(h, ref_h, err_msg=msg)
+            got = rrnn.simulate(J, s, max_steps=30, backend="c", n_threads=threads, **kw)
+            np.testing.assert_array_equal(got.states, ref.states, err_msg=msg)
+            np.testing.assert_array_equal(got.steps, ref.steps, err_msg=msg)
+            np.testing.assert_array_equal(got.period, ref.period, err_msg=msg)
