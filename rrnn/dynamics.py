@@ -187,7 +187,9 @@ def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     """
     J, act, states, jd, bias, n_threads = _prepare(
         J, s, self_coupling, field, threshold, activation, n_threads, "s")
+    # Per unit and state: float64 fields, int64 popcounts (two in AND mode), the int8
+    # copy, packed bits and the AVX2 kernel's nibble layout (1/4 byte).
     memory.require(J.transpose_nbytes() * ("lowrank" in J.required_features())
-                   + states.shape[0] * J.n * 24, f"local_fields(n={J.n}, batch={states.shape[0]})")
+                   + states.shape[0] * J.n * 26, f"local_fields(n={J.n}, batch={states.shape[0]})")
     module = backends.get(backend, require=_features(J))
     return module.local_fields(J.kernel(need_cols=False), states, bias, jd, n_threads)
