@@ -476,6 +476,29 @@ RK_TGT RK_INLINE void RK_SFX(rk_colupd_in)(const uint64_t *colbits, int64_t i0, 
             _mm512_mask_storeu_epi64((void *)(acc + i + 8 * q), lanes, v);
         }
     }
+#elif RK_LEVEL == 1
+    /* one nibble of column bits at a time: inc[p] holds the four increments
+     * of nibble p (delta where a bit is 0, -delta where it is 1), so a vector
+     * of 4 accumulators costs one table load and one add (GCC's vectorisation
+     * of the scalar loop below emulates 64-bit multiplies instead) */
+    __m256i inc[16];
+    for (int p = 0; p < 16; p++)
+        inc[p] = _mm256_setr_epi64x(p & 1 ? -delta : delta, p & 2 ? -delta : delta,
+                                    p & 4 ? -delta : delta, p & 8 ? -delta : delta);
+    int64_t i = i0;
+    for (; i + 64 <= i1; i += 64) {
+        const uint64_t word = colbits[i >> 6];
+        for (int q = 0; q < 16; q++) {
+            __m256i *a = (__m256i *)(acc + i + 4 * q);
+            _mm256_storeu_si256(a, _mm256_add_epi64(_mm256_loadu_si256(a),
+                                                    inc[(word >> (4 * q)) & 15u]));
+        }
+    }
+    if (i < i1) {
+        const uint64_t word = colbits[i >> 6];
+        for (int64_t b = 0; b < i1 - i; b++)
+            acc[i + b] += (word >> b) & 1u ? -delta : delta;
+    }
 #else
     const int64_t d2 = 2 * delta;
     for (int64_t i = i0; i < i1; i += 64) {
