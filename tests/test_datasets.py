@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import os
 import struct
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import pytest
 
 from rrnn import datasets
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The real data: RRNN_DATA_DIR if set, else ../shared/data beside the repository (as in CI).
+SHARED = Path(os.environ.get("RRNN_DATA_DIR")
+              or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 def _idx_bytes(arr: np.ndarray) -> bytes:
