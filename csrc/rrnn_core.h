@@ -164,8 +164,9 @@ int rrnn_stream_read(const uint64_t *data, int64_t n_words, uint64_t *out, rrnn_
 /* Compute-peak probe: every thread runs `rounds` rounds of the batched
  * kernel's instruction mix at the dispatched SIMD level, with no memory
  * traffic beyond L1: XOR/VPOPCNTQ/add on registers (AVX-512), nibble-table
- * lookups as for batches of 32 states and more (AVX2), scalar POPCNT.  *word_ops receives the coupling-word x state
- * products done by all threads, *out a checksum. */
+ * lookups as for batches of 32 states and more (AVX2), scalar POPCNT.
+ * *word_ops receives the coupling-word x state products done by all
+ * threads, *out a checksum. */
 int rrnn_popcount_peak(int64_t rounds, uint64_t *word_ops, uint64_t *out, rrnn_exec ex);
 
 /* Raw batched popcount kernel, exposed for benchmarks and tests:

@@ -37,14 +37,9 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
     const int64_t cv = c.hb ? cnt[v] : 0, cm = m >= 0 ? cnt[m] : 0;
     if (c.hb && !c.hd && !c.hs && !c.hl && !and_mode) {
         /* the common case (binary couplings, +-1 states) without the
-         * per-unit branches: rrnn_field's operations in its order */
-        for (int64_t i = i0; i < i1; i++) {
-            double h = 0.0;
-            h += (double)(n - x[i] - 2 * pv[i]) * c.bs;
-            h += self * (double)x[i];
-            h += bias[i];
-            out[i] = h;
-        }
+         * per-unit branches of the general loop below */
+        for (int64_t i = i0; i < i1; i++)
+            out[i] = rrnn_field(&c, n - x[i] - 2 * pv[i], 0, 0, 0, x[i], bias[i]);
         return;
     }
     int64_t lr[64]; /* low-rank accumulators of units i0 + 64 k ... */
@@ -164,15 +159,10 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
             ovt[b] = rrnn_lr_total(ov + b * p, p);
     }
 
-    const int64_t nlut = c.hb ? rrnn_nib_states(c.K, nvec, W) : 0;
-    if (nlut > 0) {
-        if ((nib = rrnn_alloc(rrnn_nib_bytes(W, nlut))) == NULL) {
-            status = RRNN_ERR_NOMEM;
-            goto done;
-        }
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t w = 0; w < W; w++)
-            rrnn_nib_build(stp, nlut, W, w, w + 1, nib);
+    const int64_t nlut = c.hb ? rrnn_nib_prepare(c.K, stp, nvec, W, nt, &nib) : 0;
+    if (nlut < 0) {
+        status = RRNN_ERR_NOMEM;
+        goto done;
     }
 
     const int64_t BS = rrnn_block_rows(n, nt, 4);
@@ -234,17 +224,12 @@ int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint
         outp[b] = out + b * n;
     }
     const int nt = rrnn_nthreads(ex.n_threads);
-    const int64_t nlut = rrnn_nib_states(K, batch, words);
-    uint8_t *nib = nlut > 0 ? rrnn_alloc(rrnn_nib_bytes(words, nlut)) : NULL;
-    if (nlut > 0 && nib == NULL) {
+    uint8_t *nib;
+    const int64_t nlut = rrnn_nib_prepare(K, stp, batch, words, nt, &nib);
+    if (nlut < 0) {
         rrnn_free((void *)stp);
         rrnn_free(outp);
         return RRNN_ERR_NOMEM;
-    }
-    if (nlut > 0) {
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t w = 0; w < words; w++)
-            rrnn_nib_build(stp, nlut, words, w, w + 1, nib);
     }
     const int64_t BS = rrnn_block_rows(n, nt, 4);
     const int64_t nblk = (n + BS - 1) / BS;

@@ -186,6 +186,11 @@ static inline size_t rrnn_nib_bytes(int64_t W, int64_t nlut)
 }
 RRNN_HIDDEN void rrnn_nib_build(const uint64_t *const *st, int64_t nlut, int64_t W, int64_t w0,
                                 int64_t w1, uint8_t *nib);
+/* rrnn_nib_states and rrnn_nib_build for a caller outside a parallel region:
+ * allocates *nib (NULL when no state needs it) and fills it with nt threads.
+ * Returns nlut, or -1 when out of memory.  Free *nib with rrnn_free. */
+RRNN_HIDDEN int64_t rrnn_nib_prepare(const rrnn_kernels *K, const uint64_t *const *st,
+                                     int64_t ns, int64_t W, int nt, uint8_t **nib);
 /* out[s][i] = popcount over the W words of rows[i] OP st[s], i in [i0, i1),
  * s < ns: the first nlut states from nib (NULL when nlut = 0), the others
  * and any tail rows with K->popc. */

@@ -318,18 +318,14 @@ RK_TGT static void RK_SFX(rk_popc)(int op, const uint64_t *rows, int64_t W, int6
 /* popcount(q OP p) for a row nibble q (the entry) and a state nibble p (the
  * byte), the 16 bytes twice so that one aligned load fills both lanes. */
 static const uint8_t RK_SFX(rk_nibtab)[2][16][32] __attribute__((aligned(32))) = {
-#define RK_ROW(OP, Q)                                                                      \
-    {__builtin_popcount((Q) OP 0), __builtin_popcount((Q) OP 1), __builtin_popcount((Q) OP 2),   \
-     __builtin_popcount((Q) OP 3), __builtin_popcount((Q) OP 4), __builtin_popcount((Q) OP 5),   \
-     __builtin_popcount((Q) OP 6), __builtin_popcount((Q) OP 7), __builtin_popcount((Q) OP 8),   \
-     __builtin_popcount((Q) OP 9), __builtin_popcount((Q) OP 10), __builtin_popcount((Q) OP 11), \
-     __builtin_popcount((Q) OP 12), __builtin_popcount((Q) OP 13), __builtin_popcount((Q) OP 14),\
-     __builtin_popcount((Q) OP 15), __builtin_popcount((Q) OP 0), __builtin_popcount((Q) OP 1),  \
-     __builtin_popcount((Q) OP 2), __builtin_popcount((Q) OP 3), __builtin_popcount((Q) OP 4),   \
-     __builtin_popcount((Q) OP 5), __builtin_popcount((Q) OP 6), __builtin_popcount((Q) OP 7),   \
-     __builtin_popcount((Q) OP 8), __builtin_popcount((Q) OP 9), __builtin_popcount((Q) OP 10),  \
-     __builtin_popcount((Q) OP 11), __builtin_popcount((Q) OP 12), __builtin_popcount((Q) OP 13),\
-     __builtin_popcount((Q) OP 14), __builtin_popcount((Q) OP 15)}
+#define RK_P16(OP, Q)                                                                      \
+    __builtin_popcount((Q) OP 0), __builtin_popcount((Q) OP 1), __builtin_popcount((Q) OP 2),    \
+    __builtin_popcount((Q) OP 3), __builtin_popcount((Q) OP 4), __builtin_popcount((Q) OP 5),    \
+    __builtin_popcount((Q) OP 6), __builtin_popcount((Q) OP 7), __builtin_popcount((Q) OP 8),    \
+    __builtin_popcount((Q) OP 9), __builtin_popcount((Q) OP 10), __builtin_popcount((Q) OP 11),  \
+    __builtin_popcount((Q) OP 12), __builtin_popcount((Q) OP 13), __builtin_popcount((Q) OP 14), \
+    __builtin_popcount((Q) OP 15)
+#define RK_ROW(OP, Q) {RK_P16(OP, Q), RK_P16(OP, Q)}
 #define RK_TAB(OP)                                                                         \
     {RK_ROW(OP, 0), RK_ROW(OP, 1), RK_ROW(OP, 2), RK_ROW(OP, 3), RK_ROW(OP, 4), RK_ROW(OP, 5), \
      RK_ROW(OP, 6), RK_ROW(OP, 7), RK_ROW(OP, 8), RK_ROW(OP, 9), RK_ROW(OP, 10),               \
@@ -337,6 +333,7 @@ static const uint8_t RK_SFX(rk_nibtab)[2][16][32] __attribute__((aligned(32))) =
     RK_TAB(&), RK_TAB(^)
 #undef RK_TAB
 #undef RK_ROW
+#undef RK_P16
 };
 
 /* Rows per register block, words per byte-counter round (3 words = 48
@@ -494,14 +491,13 @@ RK_TGT RK_INLINE void RK_SFX(rk_colupd_in)(const uint64_t *colbits, int64_t i0, 
                                                     inc[(word >> (4 * q)) & 15u]));
         }
     }
-    if (i < i1) {
-        const uint64_t word = colbits[i >> 6];
-        for (int64_t b = 0; b < i1 - i; b++)
-            acc[i + b] += (word >> b) & 1u ? -delta : delta;
-    }
 #else
+    int64_t i = i0;
+#endif
+#if RK_LEVEL != 2
+    /* the portable loop; at AVX2 the tail after the last whole word */
     const int64_t d2 = 2 * delta;
-    for (int64_t i = i0; i < i1; i += 64) {
+    for (; i < i1; i += 64) {
         uint64_t word = colbits[i >> 6];
         int64_t m = i1 - i < 64 ? i1 - i : 64;
         int64_t *a = acc + i;

@@ -151,6 +151,22 @@ void rrnn_nib_build(const uint64_t *const *st, int64_t nlut, int64_t W, int64_t 
         }
 }
 
+int64_t rrnn_nib_prepare(const rrnn_kernels *K, const uint64_t *const *st, int64_t ns,
+                         int64_t W, int nt, uint8_t **nib)
+{
+    const int64_t nlut = rrnn_nib_states(K, ns, W);
+    *nib = NULL;
+    if (nlut == 0)
+        return 0;
+    if ((*nib = rrnn_alloc(rrnn_nib_bytes(W, nlut))) == NULL)
+        return -1;
+    uint8_t *d = *nib;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t w = 0; w < W; w++)
+        rrnn_nib_build(st, nlut, W, w, w + 1, d);
+    return nlut;
+}
+
 void rrnn_popc_batch(const rrnn_kernels *K, int op, const uint64_t *rows, int64_t W, int64_t i0,
                      int64_t i1, const uint64_t *const *st, int64_t ns, const uint8_t *nib,
                      int64_t nlut, int64_t *const *out)

@@ -155,16 +155,19 @@ def test_async_order_depends_on_seed_only(fast_backend, rng):
     assert not np.array_equal(a.states, c.states)
 
 
+def _simd_levels(module):
+    return [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
+
+
 def test_c_simd_levels_agree(monkeypatch, rng):
     """Every SIMD level this CPU supports gives the reference's results."""
     module, reason = rrnn.backends.load("c")
     if module is None:
         pytest.skip(f"c backend unavailable: {reason}")
-    levels = [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
     J = CASES["binary+dense+sparse"]
     s0 = rng.choice([-1, 1], size=(9, N))
     ref = rrnn.simulate(J, s0, self_coupling=0.2, backend="numpy", max_steps=30)
-    for level in levels:
+    for level in _simd_levels(module):
         monkeypatch.setenv("RRNN_SIMD", level)
         got = rrnn.simulate(J, s0, self_coupling=0.2, backend="c", max_steps=30)
         np.testing.assert_array_equal(got.states, ref.states, err_msg=level)
@@ -198,8 +201,7 @@ def test_c_dense_fields_exact_at_every_simd_level(monkeypatch, rng, activation):
     low = -1 if activation == "sign" else 0
     s = rng.choice([low, 1], size=(5, n)).astype(np.int8)
     ref = rrnn.local_fields(J, s, activation=activation, backend="numpy")
-    levels = [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
-    for level in levels:
+    for level in _simd_levels(module):
         monkeypatch.setenv("RRNN_SIMD", level)
         got = rrnn.local_fields(J, s, activation=activation, backend="c", n_threads=1)
         np.testing.assert_array_equal(got, ref, err_msg=level)
@@ -234,10 +236,6 @@ def test_compute_peak_probe_does_the_work_it_counts(monkeypatch):
         assert checksum == expected, name
     with pytest.raises(ValueError, match="popcount_peak"):
         module.popcount_peak(-1)
-
-
-def _simd_levels(module):
-    return [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
 
 
 @pytest.mark.parametrize("batch", [31, 32, 64, 70, 100])
