@@ -315,9 +315,12 @@ RK_TGT static void RK_SFX(rk_popc)(int op, const uint64_t *rows, int64_t W, int6
 
 #if RK_LEVEL == 1
 
-/* popcount(q OP p) for a row nibble q (the entry) and a state nibble p (the
- * byte), the 16 bytes twice so that one aligned load fills both lanes. */
-static const uint8_t RK_SFX(rk_nibtab)[2][16][32] __attribute__((aligned(32))) = {
+/* popcount(q OP p) for the two nibbles q of a row byte (the entry: its low
+ * nibble first) and a state nibble p (the byte of the 32-byte row; the 16
+ * values twice, so one aligned load fills both lanes).  Indexing by the whole
+ * byte costs one byte load and one shift per two table rows; indexing by the
+ * nibble cost a shift and a mask per row. */
+static const uint8_t RK_SFX(rk_nibtab)[2][256][2][32] __attribute__((aligned(64))) = {
 #define RK_P16(OP, Q)                                                                      \
     __builtin_popcount((Q) OP 0), __builtin_popcount((Q) OP 1), __builtin_popcount((Q) OP 2),    \
     __builtin_popcount((Q) OP 3), __builtin_popcount((Q) OP 4), __builtin_popcount((Q) OP 5),    \
@@ -326,12 +329,21 @@ static const uint8_t RK_SFX(rk_nibtab)[2][16][32] __attribute__((aligned(32))) =
     __builtin_popcount((Q) OP 12), __builtin_popcount((Q) OP 13), __builtin_popcount((Q) OP 14), \
     __builtin_popcount((Q) OP 15)
 #define RK_ROW(OP, Q) {RK_P16(OP, Q), RK_P16(OP, Q)}
+#define RK_BYTE(OP, H, L) {RK_ROW(OP, L), RK_ROW(OP, H)}
+#define RK_B16(OP, H)                                                                      \
+    RK_BYTE(OP, H, 0), RK_BYTE(OP, H, 1), RK_BYTE(OP, H, 2), RK_BYTE(OP, H, 3),                \
+    RK_BYTE(OP, H, 4), RK_BYTE(OP, H, 5), RK_BYTE(OP, H, 6), RK_BYTE(OP, H, 7),                \
+    RK_BYTE(OP, H, 8), RK_BYTE(OP, H, 9), RK_BYTE(OP, H, 10), RK_BYTE(OP, H, 11),              \
+    RK_BYTE(OP, H, 12), RK_BYTE(OP, H, 13), RK_BYTE(OP, H, 14), RK_BYTE(OP, H, 15)
 #define RK_TAB(OP)                                                                         \
-    {RK_ROW(OP, 0), RK_ROW(OP, 1), RK_ROW(OP, 2), RK_ROW(OP, 3), RK_ROW(OP, 4), RK_ROW(OP, 5), \
-     RK_ROW(OP, 6), RK_ROW(OP, 7), RK_ROW(OP, 8), RK_ROW(OP, 9), RK_ROW(OP, 10),               \
-     RK_ROW(OP, 11), RK_ROW(OP, 12), RK_ROW(OP, 13), RK_ROW(OP, 14), RK_ROW(OP, 15)}
+    {RK_B16(OP, 0), RK_B16(OP, 1), RK_B16(OP, 2), RK_B16(OP, 3), RK_B16(OP, 4),               \
+     RK_B16(OP, 5), RK_B16(OP, 6), RK_B16(OP, 7), RK_B16(OP, 8), RK_B16(OP, 9),               \
+     RK_B16(OP, 10), RK_B16(OP, 11), RK_B16(OP, 12), RK_B16(OP, 13), RK_B16(OP, 14),          \
+     RK_B16(OP, 15)}
     RK_TAB(&), RK_TAB(^)
 #undef RK_TAB
+#undef RK_B16
+#undef RK_BYTE
 #undef RK_ROW
 #undef RK_P16
 };
@@ -344,9 +356,63 @@ static const uint8_t RK_SFX(rk_nibtab)[2][16][32] __attribute__((aligned(32))) =
 #define RK_NTILE 128
 #define RK_NSUB 256
 
+/* One row byte (two nibbles) of 4 rows against two 32-state index vectors
+ * per nibble, for whole words of 64 states (two chunks).  Written in asm
+ * because GCC, kept from computing all the shuffles of an unrolled word
+ * before adding them, shuffles the accumulators between registers and
+ * reloads offsets from the stack: 40 instructions per nibble where 26 do.
+ * Operands: the 4 x 2 byte counters a, the index vectors at pq (advanced by
+ * two nibbles, 2 gs bytes), the row bytes at offset B from r0..r3 and the
+ * byte table tab (rk_nibtab[op]: entry v at 64 v, low nibble first).  The
+ * memory clobber: the asm reads the rows, the layout and the table. */
+#define RK_NIB_HALF(TOFF)                                                                  \
+    "vmovdqa (%[pq]), %%ymm12\n\t"                                                         \
+    "vmovdqa 32(%[pq]), %%ymm13\n\t"                                                       \
+    "vmovdqa " TOFF "(%[tab],%[g0]), %%ymm14\n\t"                                          \
+    "vpshufb %%ymm12, %%ymm14, %%ymm15\n\t"                                                \
+    "vpaddb %%ymm15, %[a00], %[a00]\n\t"                                                   \
+    "vpshufb %%ymm13, %%ymm14, %%ymm15\n\t"                                                \
+    "vpaddb %%ymm15, %[a01], %[a01]\n\t"                                                   \
+    "vmovdqa " TOFF "(%[tab],%[g1]), %%ymm14\n\t"                                          \
+    "vpshufb %%ymm12, %%ymm14, %%ymm15\n\t"                                                \
+    "vpaddb %%ymm15, %[a10], %[a10]\n\t"                                                   \
+    "vpshufb %%ymm13, %%ymm14, %%ymm15\n\t"                                                \
+    "vpaddb %%ymm15, %[a11], %[a11]\n\t"                                                   \
+    "vmovdqa " TOFF "(%[tab],%[g2]), %%ymm14\n\t"                                          \
+    "vpshufb %%ymm12, %%ymm14, %%ymm15\n\t"                                                \
+    "vpaddb %%ymm15, %[a20], %[a20]\n\t"                                                   \
+    "vpshufb %%ymm13, %%ymm14, %%ymm15\n\t"                                                \
+    "vpaddb %%ymm15, %[a21], %[a21]\n\t"                                                   \
+    "vmovdqa " TOFF "(%[tab],%[g3]), %%ymm14\n\t"                                          \
+    "vpshufb %%ymm12, %%ymm14, %%ymm15\n\t"                                                \
+    "vpaddb %%ymm15, %[a30], %[a30]\n\t"                                                   \
+    "vpshufb %%ymm13, %%ymm14, %%ymm15\n\t"                                                \
+    "vpaddb %%ymm15, %[a31], %[a31]\n\t"                                                   \
+    "add %[gs], %[pq]\n\t"
+#define RK_NIB_BYTE(B, A, PQ, GS, R0, R1, R2, R3, TAB)                                     \
+    do {                                                                                   \
+        uint64_t g0_, g1_, g2_, g3_;                                                       \
+        __asm__("movzbl " #B "(%[r0]), %k[g0]\n\t"                                         \
+                "movzbl " #B "(%[r1]), %k[g1]\n\t"                                         \
+                "movzbl " #B "(%[r2]), %k[g2]\n\t"                                         \
+                "movzbl " #B "(%[r3]), %k[g3]\n\t"                                         \
+                "shl $6, %k[g0]\n\t"                                                       \
+                "shl $6, %k[g1]\n\t"                                                       \
+                "shl $6, %k[g2]\n\t"                                                       \
+                "shl $6, %k[g3]\n\t"                                                       \
+                RK_NIB_HALF("0") RK_NIB_HALF("32")                                         \
+                : [a00] "+x"(A[0][0]), [a01] "+x"(A[0][1]), [a10] "+x"(A[1][0]),           \
+                  [a11] "+x"(A[1][1]), [a20] "+x"(A[2][0]), [a21] "+x"(A[2][1]),           \
+                  [a30] "+x"(A[3][0]), [a31] "+x"(A[3][1]), [pq] "+r"(PQ), [g0] "=&r"(g0_), \
+                  [g1] "=&r"(g1_), [g2] "=&r"(g2_), [g3] "=&r"(g3_)                        \
+                : [r0] "r"(R0), [r1] "r"(R1), [r2] "r"(R2), [r3] "r"(R3), [tab] "r"(TAB),  \
+                  [gs] "r"(GS)                                                             \
+                : "xmm12", "xmm13", "xmm14", "xmm15", "memory");                           \
+    } while (0)
+
 /* Rows [i, i + 4) x states of chunks c0 (and c0 + 1 when C == 2), words
  * [w0, w1): acc32[r][32 k + lane] += popcount over those words. */
-RK_TGT RK_INLINE void RK_SFX(rk_nib_blk)(const int C, const uint8_t (*tab)[32],
+RK_TGT RK_INLINE void RK_SFX(rk_nib_blk)(const int C, const uint8_t (*tab)[2][32],
                                          const uint64_t *row0, int64_t W, const uint8_t *nib,
                                          int64_t nch, int64_t c0, int64_t w0, int64_t w1,
                                          uint32_t (*acc32)[64])
@@ -360,26 +426,34 @@ RK_TGT RK_INLINE void RK_SFX(rk_nib_blk)(const int C, const uint8_t (*tab)[32],
         for (int r = 0; r < RK_NR; r++)
             a[r][0] = a[r][1] = _mm256_setzero_si256();
         for (; w < we; w++) {
-            uint64_t jw[RK_NR];
+            const uint8_t *jb[RK_NR]; /* the row words' bytes */
             for (int r = 0; r < RK_NR; r++)
-                jw[r] = row0[r * W + w];
+                jb[r] = (const uint8_t *)(row0 + r * W + w);
             const uint8_t *p = nib + 16 * w * gstride + 32 * c0;
-#pragma GCC unroll 16
-            for (int q = 0; q < 16; q++) {
-                const __m256i x0 = _mm256_load_si256((const __m256i *)(p + q * gstride));
-                const __m256i x1 =
-                    C == 2 ? _mm256_load_si256((const __m256i *)(p + q * gstride + 32)) : x0;
-                for (int r = 0; r < RK_NR; r++) {
-                    const __m256i t =
-                        _mm256_load_si256((const __m256i *)tab[(jw[r] >> (4 * q)) & 15]);
-                    a[r][0] = _mm256_add_epi8(a[r][0], _mm256_shuffle_epi8(t, x0));
-                    if (C == 2)
-                        a[r][1] = _mm256_add_epi8(a[r][1], _mm256_shuffle_epi8(t, x1));
-                }
-                /* add each product as it comes: without this GCC computes all
-                 * 128 shuffles of the unrolled loop first and spills them */
-                for (int r = 0; r < RK_NR; r++)
-                    __asm__("" : "+x"(a[r][0]), "+x"(a[r][1]));
+            if (C == 2) {
+                RK_NIB_BYTE(0, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+                RK_NIB_BYTE(1, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+                RK_NIB_BYTE(2, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+                RK_NIB_BYTE(3, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+                RK_NIB_BYTE(4, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+                RK_NIB_BYTE(5, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+                RK_NIB_BYTE(6, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+                RK_NIB_BYTE(7, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+            } else {
+                /* one chunk (an odd last chunk): the same in C */
+#pragma GCC unroll 8
+                for (int b = 0; b < 8; b++)
+                    for (int h = 0; h < 2; h++) { /* nibble 2 b + h */
+                        const __m256i x = _mm256_load_si256((const __m256i *)(p + (2 * b + h) * gstride));
+                        for (int r = 0; r < RK_NR; r++) {
+                            const __m256i t = _mm256_load_si256((const __m256i *)tab[jb[r][b]][h]);
+                            a[r][0] = _mm256_add_epi8(a[r][0], _mm256_shuffle_epi8(t, x));
+                        }
+                        /* add each product as it comes: without this GCC
+                         * computes all the shuffles first and spills them */
+                        for (int r = 0; r < RK_NR; r++)
+                            __asm__("" : "+x"(a[r][0]));
+                    }
             }
         }
         for (int r = 0; r < RK_NR; r++)
@@ -405,7 +479,7 @@ RK_TGT static int64_t RK_SFX(rk_popc_nib)(int op, const uint64_t *rows, int64_t 
                                           int64_t i1, const uint8_t *nib, int64_t nch,
                                           int64_t *const *out)
 {
-    const uint8_t(*tab)[32] = RK_SFX(rk_nibtab)[op == RRNN_OP_AND ? 0 : 1];
+    const uint8_t(*tab)[2][32] = RK_SFX(rk_nibtab)[op == RRNN_OP_AND ? 0 : 1];
     const int64_t iend = i0 + (i1 - i0) / RK_NR * RK_NR;
     uint32_t acc32[RK_NSUB][64] __attribute__((aligned(32)));
     for (int64_t ib = i0; ib < iend; ib += RK_NSUB) {
@@ -651,17 +725,17 @@ RK_TGT static uint64_t RK_SFX(rk_peak)(int64_t rounds, uint64_t seed, uint64_t *
     *ops = (uint64_t)rounds * 12u * 8u;
     return (uint64_t)_mm512_reduce_add_epi64(sum);
 #elif RK_LEVEL == 1
-    /* the instruction mix of rk_nib_blk (the batched kernel from 32 states
-     * on): per nibble two index vectors and four table rows loaded from L1,
-     * eight vpshufb and eight byte adds; 4 row words x 2 state words, each
-     * state word's nibbles in all 32 lanes of its index vectors */
-    const uint8_t(*tab)[32] = RK_SFX(rk_nibtab)[1];
+    /* the inner loop of rk_nib_blk (the batched kernel from 32 states on),
+     * the same asm block: 4 row words x 2 state words per round, with the
+     * row bytes, index vectors and table rows loaded from L1 */
+    const uint8_t(*tab)[2][32] = RK_SFX(rk_nibtab)[1];
     uint8_t idx[16][2][32] __attribute__((aligned(32)));
     const uint64_t sw[2] = {seed ^ 13u, seed ^ 17u};
     for (int q = 0; q < 16; q++)
         for (int h = 0; h < 2; h++)
             memset(idx[q][h], (int)((sw[h] >> (4 * q)) & 15u), 32);
     uint64_t rw[4] = {seed * 3u, seed * 5u, seed * 7u, seed * 11u};
+    const uint8_t *jb = (const uint8_t *)rw;
     __m256i tot = _mm256_setzero_si256();
     int64_t t = 0;
     while (t < rounds) {
@@ -671,20 +745,16 @@ RK_TGT static uint64_t RK_SFX(rk_peak)(int64_t rounds, uint64_t seed, uint64_t *
         for (int r = 0; r < 4; r++)
             a[r][0] = a[r][1] = _mm256_setzero_si256();
         for (; t < t1; t++) {
-#pragma GCC unroll 16
-            for (int q = 0; q < 16; q++) {
-                const __m256i x0 = _mm256_load_si256((const __m256i *)idx[q][0]);
-                const __m256i x1 = _mm256_load_si256((const __m256i *)idx[q][1]);
-                for (int r = 0; r < 4; r++) {
-                    const __m256i tr = _mm256_load_si256((const __m256i *)tab[(rw[r] >> (4 * q)) & 15]);
-                    a[r][0] = _mm256_add_epi8(a[r][0], _mm256_shuffle_epi8(tr, x0));
-                    a[r][1] = _mm256_add_epi8(a[r][1], _mm256_shuffle_epi8(tr, x1));
-                }
-                for (int r = 0; r < 4; r++)
-                    __asm__("" : "+x"(a[r][0]), "+x"(a[r][1]));
-            }
-            /* the row words are "new" every round, as in the kernel */
-            __asm__("" : "+r"(rw[0]), "+r"(rw[1]), "+r"(rw[2]), "+r"(rw[3]));
+            const uint8_t *p = &idx[0][0][0];
+            const int64_t gs = 64;
+            RK_NIB_BYTE(0, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
+            RK_NIB_BYTE(1, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
+            RK_NIB_BYTE(2, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
+            RK_NIB_BYTE(3, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
+            RK_NIB_BYTE(4, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
+            RK_NIB_BYTE(5, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
+            RK_NIB_BYTE(6, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
+            RK_NIB_BYTE(7, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
         }
         for (int r = 0; r < 4; r++)
             for (int h = 0; h < 2; h++)
