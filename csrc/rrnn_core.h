@@ -130,6 +130,14 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
                       const double *bias, int64_t bias_stride, const double *self_coupling,
                       double *fields, rrnn_exec ex);
 
+/* One synchronous step: next (batch, n) int8 = the activation (RRNN_ACT_*)
+ * of the local fields of states, every unit from the given state (the first
+ * step of rrnn_simulate with update sync).  Arguments as for
+ * rrnn_local_fields; next must not overlap states. */
+int rrnn_sync_step(const rrnn_couplings *J, const int8_t *states, int64_t batch,
+                   const double *bias, int64_t bias_stride, const double *self_coupling,
+                   int activation, int8_t *next, rrnn_exec ex);
+
 /* Run batch independent trajectories to a fixed point, a detected cycle
  * (sync only) or max_steps updates; states (batch, n) is updated in place.
  * bias as for rrnn_local_fields; self_coupling is (batch,), one J_D per

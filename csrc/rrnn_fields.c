@@ -1,6 +1,6 @@
 /*
- * rrnn_fields.c -- local fields of a batch of states and the raw batched
- * popcount kernel.
+ * rrnn_fields.c -- local fields of a batch of states, one synchronous step
+ * of them, and the raw batched popcount kernel.
  *
  * The bit-packed term is evaluated with popcounts.  For a state with values
  * in {-1, +1} and m = packed(x == -1) (bit set where x = -1):
@@ -19,18 +19,37 @@
  */
 #include "rrnn_internal.h"
 
-/* Fields of state b for units [i0, i1). */
+/* Where rr_fields_run puts the field h of unit i: fields[i] = h, or, when
+ * next is not NULL, next[i] = the unit's new state under activation act. */
+typedef struct {
+    double *fields;
+    int8_t *next;
+    int act;
+} rr_sink;
+
+static inline void rr_put(const rr_sink *o, int64_t i, double h)
+{
+    if (o->next != NULL) {
+        const int ge = h >= 0.0;
+        o->next[i] = (int8_t)(o->act == RRNN_ACT_SIGN ? 2 * ge - 1 : ge);
+    } else {
+        o->fields[i] = h;
+    }
+}
+
+/* Fields of state b for units [i0, i1), into row b of the sink. */
 static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int8_t *states,
                           int64_t b, int64_t i0, int64_t i1, int and_mode,
                           const int64_t *vidx, const int64_t *cnt, const int64_t *pop,
                           const int32_t *ov, const int64_t *ovt,
-                          double self, const double *restrict bias, double *fields)
+                          double self, const double *restrict bias, const rr_sink *sink)
 {
     rrnn_ctx c = *cp;
     c.self = self;
     const int64_t n = c.n;
     const int8_t *restrict x = states + b * n;
-    double *restrict out = fields + b * n;
+    const rr_sink out = {sink->fields ? sink->fields + b * n : NULL,
+                         sink->next ? sink->next + b * n : NULL, sink->act};
     const int64_t v = c.hb ? vidx[2 * b] : 0, m = c.hb ? vidx[2 * b + 1] : -1;
     const int64_t *restrict pv = c.hb ? pop + v * n : NULL;
     const int64_t *restrict pm = m >= 0 ? pop + m * n : NULL;
@@ -39,7 +58,7 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
         /* the common case (binary couplings, +-1 states) without the
          * per-unit branches of the general loop below */
         for (int64_t i = i0; i < i1; i++)
-            out[i] = rrnn_field(&c, n - x[i] - 2 * pv[i], 0, 0, 0, x[i], bias[i]);
+            rr_put(&out, i, rrnn_field(&c, n - x[i] - 2 * pv[i], 0, 0, 0, x[i], bias[i]));
         return;
     }
     int64_t lr[64]; /* low-rank accumulators of units i0 + 64 k ... */
@@ -64,13 +83,15 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
             as = rrnn_sparse_row(J, i, x);
         if (c.hl)
             al = i1 - i0 > 1 ? lr[(i - i0) % 64] : rrnn_lr_acc(&c, i, ov + b * c.lp, ovt[b], x[i]);
-        out[i] = rrnn_field(&c, ab, ad, as, al, x[i], bias[i]);
+        rr_put(&out, i, rrnn_field(&c, ab, ad, as, al, x[i], bias[i]));
     }
 }
 
-int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t batch,
-                      const double *bias, int64_t bias_stride, const double *self_coupling,
-                      double *fields, rrnn_exec ex)
+/* rrnn_local_fields and rrnn_sync_step: the fields of every state into the
+ * sink (its fields or its next states). */
+static int rr_fields_batch(const rrnn_couplings *J, const int8_t *states, int64_t batch,
+                           const double *bias, int64_t bias_stride,
+                           const double *self_coupling, const rr_sink *sink, rrnn_exec ex)
 {
     int st = rrnn_check_exec(ex);
     if (st != RRNN_OK)
@@ -82,7 +103,7 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
         return RRNN_ERR_ARGUMENT;
     if (batch == 0 || n == 0)
         return RRNN_OK;
-    if (states == NULL || bias == NULL || self_coupling == NULL || fields == NULL)
+    if (states == NULL || bias == NULL || self_coupling == NULL)
         return RRNN_ERR_ARGUMENT;
 
     rrnn_ctx c;
@@ -183,7 +204,7 @@ int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t bat
                 for (int64_t bi = 0; bi < nbi; bi++)
                     rr_fields_run(&c, J, states, bo + bi, i0 + io, i0 + io + nii, and_mode, vidx,
                                   cnt, pop, ov, ovt, self_coupling[bo + bi],
-                                  bias + (bo + bi) * bias_stride, fields);
+                                  bias + (bo + bi) * bias_stride, sink);
     }
 
 done:
@@ -197,6 +218,26 @@ done:
     rrnn_free(ov);
     rrnn_free(ovt);
     return status;
+}
+
+int rrnn_local_fields(const rrnn_couplings *J, const int8_t *states, int64_t batch,
+                      const double *bias, int64_t bias_stride, const double *self_coupling,
+                      double *fields, rrnn_exec ex)
+{
+    const rr_sink sink = {fields, NULL, RRNN_ACT_SIGN};
+    if (fields == NULL)
+        return RRNN_ERR_ARGUMENT;
+    return rr_fields_batch(J, states, batch, bias, bias_stride, self_coupling, &sink, ex);
+}
+
+int rrnn_sync_step(const rrnn_couplings *J, const int8_t *states, int64_t batch,
+                   const double *bias, int64_t bias_stride, const double *self_coupling,
+                   int activation, int8_t *next, rrnn_exec ex)
+{
+    const rr_sink sink = {NULL, next, activation};
+    if (next == NULL || (activation != RRNN_ACT_SIGN && activation != RRNN_ACT_HEAVISIDE))
+        return RRNN_ERR_ARGUMENT;
+    return rr_fields_batch(J, states, batch, bias, bias_stride, self_coupling, &sink, ex);
 }
 
 int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint64_t *packed,

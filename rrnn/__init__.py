@@ -11,7 +11,7 @@ Main entry points::
 
 from . import couplings, datasets, hopfield, random
 from .config import config, show_config
-from .dynamics import SimulationResult, local_fields, simulate
+from .dynamics import SimulationResult, local_fields, simulate, sync_step
 from .mlcm import MLCM
 from .perceptron import Perceptron
 from .self_coupling import critical_self_coupling
@@ -19,7 +19,8 @@ from .fixed_points import (annealed_entropy, annealed_fixed_points, annealed_log
                            count_fixed_points)
 
 __all__ = [
-    "couplings", "datasets", "hopfield", "random", "MLCM", "Perceptron", "config", "show_config", "simulate", "local_fields",
+    "couplings", "datasets", "hopfield", "random", "MLCM", "Perceptron", "config", "show_config",
+    "simulate", "local_fields", "sync_step",
     "SimulationResult", "count_fixed_points", "annealed_fixed_points", "annealed_log_fixed_points",
     "annealed_entropy", "critical_self_coupling",
 ]

@@ -1,4 +1,4 @@
-"""Dynamics of binary networks: :func:`simulate`, :func:`local_fields`.
+"""Dynamics of binary networks: :func:`simulate`, :func:`local_fields`, :func:`sync_step`.
 
 Local field of unit i::
 
@@ -193,3 +193,32 @@ def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
                    + states.shape[0] * J.n * 26, f"local_fields(n={J.n}, batch={states.shape[0]})")
     module = backends.get(backend, require=_features(J))
     return module.local_fields(J.kernel(need_cols=False), states, bias, jd, n_threads)
+
+
+def sync_step(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
+              activation: str = "sign", backend: str | None = None,
+              n_threads: int | None = None) -> np.ndarray:
+    """One synchronous update of every unit: the activation of :func:`local_fields`.
+
+    The states after the first step of ``simulate(..., update="sync")``,
+    without the fixed-point and cycle checks, and without the float64 fields
+    in between (the C backend applies the activation as each field is made).
+
+    Parameters
+    ----------
+    J, self_coupling, field, threshold, activation, backend, n_threads
+        As in :func:`simulate`.
+    s : array_like (n,) or (batch, n)
+        States: +-1 for ``sign``, 0/1 for ``heaviside``.
+
+    Returns
+    -------
+    ndarray (batch, n) int8
+    """
+    J, act, states, jd, bias, n_threads = _prepare(
+        J, s, self_coupling, field, threshold, activation, n_threads, "s")
+    # As local_fields, with the int8 output instead of the float64 fields.
+    memory.require(J.transpose_nbytes() * ("lowrank" in J.required_features())
+                   + states.shape[0] * J.n * 19, f"sync_step(n={J.n}, batch={states.shape[0]})")
+    module = backends.get(backend, require=_features(J))
+    return module.sync_step(J.kernel(need_cols=False), states, bias, jd, act, n_threads)

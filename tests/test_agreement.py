@@ -119,6 +119,24 @@ def test_local_fields_match_reference(fast_backend, kind, activation, rng):
     np.testing.assert_array_equal(got, ref)
 
 
+@pytest.mark.parametrize("kind", list(CASES))
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
+def test_sync_step_matches_first_step_of_simulate(fast_backend, kind, activation, rng):
+    """One synchronous step against an independent path: the reference's sync trajectory
+    stopped after one step (its Brent loop and final fixed-point check do not touch the
+    states), and the fast backend against both."""
+    s, field, threshold = _inputs(kind, activation, "batch-field", rng)
+    kwargs = dict(self_coupling=0.3, field=field, threshold=threshold, activation=activation)
+    first = rrnn.simulate(CASES[kind], s, max_steps=1, backend="numpy", **kwargs).states
+    ref = rrnn.sync_step(CASES[kind], s, backend="numpy", **kwargs)
+    np.testing.assert_array_equal(ref, first)
+    for n_threads in (1, 2):
+        got = rrnn.sync_step(CASES[kind], s, backend=fast_backend.name, n_threads=n_threads,
+                             **kwargs)
+        assert got.dtype == np.int8 and got.shape == s.shape
+        np.testing.assert_array_equal(got, first)
+
+
 def test_reference_fields_equal_dense_formula(rng):
     """The oracle itself against the definition h = J s + J_D s + field - threshold."""
     J = CASES["binary+dense+sparse"]
@@ -268,8 +286,9 @@ def test_c_batched_popcounts_at_every_simd_level(monkeypatch, batch):
 
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
 def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation):
-    """Fields and sync trajectories of 70 states (two 32-state table chunks and 6 more) at
-    n = 509 (8 words, rows not a multiple of 4): XOR (sign) and AND (heaviside) tables."""
+    """Fields, one sync step and sync trajectories of 70 states (two 32-state table chunks
+    and 6 more) at n = 509 (8 words, rows not a multiple of 4): XOR (sign) and AND
+    (heaviside) tables."""
     module, reason = rrnn.backends.load("c")
     if module is None:
         pytest.skip(f"c backend unavailable: {reason}")
@@ -287,6 +306,8 @@ def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation):
             msg = f"{level}, {threads} threads"
             h = rrnn.local_fields(J, s, backend="c", n_threads=threads, **kw)
             np.testing.assert_array_equal(h, ref_h, err_msg=msg)
+            step = rrnn.sync_step(J, s, backend="c", n_threads=threads, **kw)
+            np.testing.assert_array_equal(step, np.where(ref_h >= 0, 1, low), err_msg=msg)
             got = rrnn.simulate(J, s, max_steps=30, backend="c", n_threads=threads, **kw)
             np.testing.assert_array_equal(got.states, ref.states, err_msg=msg)
             np.testing.assert_array_equal(got.steps, ref.steps, err_msg=msg)

@@ -93,6 +93,19 @@ def test_bad_scalars_and_vectors(J, s0):
         rrnn.simulate(J, s0, update="async", seed=-3, backend="numpy")
 
 
+def test_sync_step_and_local_fields_validate_like_simulate(J, s0):
+    with pytest.raises(ValueError, match=r"s: expected shape \(20,\)"):
+        rrnn.sync_step(J, np.ones(21), backend="numpy")
+    with pytest.raises(ValueError, match="s: heaviside states must be 0 or 1"):
+        rrnn.sync_step(J, -np.ones(20), activation="heaviside", backend="numpy")
+    with pytest.raises(ValueError, match="activation: expected one of 'sign', 'heaviside'"):
+        rrnn.sync_step(J, s0, activation="relu", backend="numpy")
+    with pytest.raises(ValueError, match="self_coupling: expected a finite number, got inf"):
+        rrnn.local_fields(J, s0, self_coupling=float("inf"), backend="numpy")
+    with pytest.raises(ValueError, match="backend: unknown backend 'gpu'"):
+        rrnn.sync_step(J, s0, backend="gpu")
+
+
 def test_network_that_cannot_fit_is_refused_before_allocation():
     # 10^7 units bit-packed is 12.5 TB: refused with the estimate, instantly.
     with pytest.raises(MemoryError, match=r"binary\(n=10000000\) needs about 12.50 TB"):

@@ -11,6 +11,7 @@ signatures; arrays are C-contiguous with exactly the stated dtypes):
 ``generate_binary(key, n, n_threads) -> (n, words) uint64``
 ``transpose_bits(rows, n, n_threads) -> (n, words) uint64``
 ``local_fields(J, states, bias, self_coupling, n_threads) -> (batch, n) float64``
+``sync_step(J, states, bias, self_coupling, activation, n_threads) -> (batch, n) int8``
 ``simulate(J, states, bias, self_coupling, activation, update, max_steps,
 order_key, n_threads, beta=inf, noise_key=0) -> (steps int64, converged bool,
 period int64)``, updating ``states`` (batch, n) int8 in place; ``beta`` is the
@@ -20,7 +21,7 @@ deterministic rule) and ``noise_key`` seeds their random numbers;
 
 ``bias`` is ``field - threshold``, float64, of shape (n,) or (batch, n);
 ``self_coupling`` is float64 of shape (batch,) (one J_D per trajectory) for
-``local_fields`` and ``simulate``, a float for ``count_fixed_points``.
+``local_fields``, ``sync_step`` and ``simulate``, a float for ``count_fixed_points``.
 
 A backend module lists the optional capabilities it implements in
 ``FEATURES`` (a frozenset of :data:`OPTIONAL_FEATURES`); a module without the
@@ -37,6 +38,13 @@ import numpy as np
 ACT_SIGN = 0
 ACT_HEAVISIDE = 1
 ACTIVATIONS = {"sign": ACT_SIGN, "heaviside": ACT_HEAVISIDE}
+
+
+def activate(h: np.ndarray, activation: int) -> np.ndarray:
+    """New states (same shape, int8) from fields ``h``: +1 where h >= 0, else
+    -1 (``ACT_SIGN``) or 0 (``ACT_HEAVISIDE``)."""
+    low = -1 if activation == ACT_SIGN else 0
+    return np.where(h >= 0, 1, low).astype(np.int8)
 
 UPDATE_SYNC = 0
 UPDATE_ASYNC = 1

@@ -183,6 +183,19 @@ def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
     return out
 
 
+def sync_step(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
+              self_coupling: np.ndarray, activation: int, n_threads: int = 1) -> np.ndarray:
+    keep: list = []
+    batch = states.shape[0]
+    out = np.empty((batch, J.n), dtype=np.int8)
+    _check(_lib.rrnn_sync_step(
+        _couplings(J, keep), _ptr(states, "int8_t", np.int8, keep), batch,
+        _ptr(bias, "double", np.float64, keep), _bias_stride(bias, J.n),
+        _ptr(_per_row(self_coupling, batch), "double", np.float64, keep), int(activation),
+        _ptr(out, "int8_t", np.int8, keep), _exec(n_threads)), "sync_step")
+    return out
+
+
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
              self_coupling: float, activation: int, update: int, max_steps: int,
              order_key: int, n_threads: int = 1, beta: float = math.inf, noise_key: int = 0):

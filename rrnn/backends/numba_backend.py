@@ -17,7 +17,8 @@ import numpy as np
 
 import math
 
-from .base import MAX_ENUMERATION_N, OPTIONAL_FEATURES, UPDATE_SYNC, KernelCouplings, n_words
+from .base import (MAX_ENUMERATION_N, OPTIONAL_FEATURES, UPDATE_SYNC, KernelCouplings, activate,
+                   n_words)
 
 name = "numba"
 FEATURES = OPTIONAL_FEATURES
@@ -148,6 +149,12 @@ def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
         _k.local_fields(_term_tuple(J, need_cols=False), states, bias2, per_row,
                         _per_row(self_coupling, states.shape[0]), out)
     return out
+
+
+def sync_step(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
+              self_coupling: np.ndarray, activation: int, n_threads: int = 1) -> np.ndarray:
+    """One synchronous step: new states (batch, n) int8 of states (batch, n) int8."""
+    return activate(local_fields(J, states, bias, self_coupling, n_threads), activation)
 
 
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,

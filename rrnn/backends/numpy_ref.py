@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from .. import random as rrandom
-from .base import ACT_SIGN, OPTIONAL_FEATURES, UPDATE_SYNC, KernelCouplings, n_words
+from .base import ACT_SIGN, OPTIONAL_FEATURES, UPDATE_SYNC, KernelCouplings, activate, n_words
 
 name = "numpy"
 FEATURES = OPTIONAL_FEATURES
@@ -150,11 +150,6 @@ def _fields(terms, x: np.ndarray, bias: np.ndarray, self_coupling) -> np.ndarray
     return h
 
 
-def _activate(h: np.ndarray, activation: int) -> np.ndarray:
-    low = -1 if activation == ACT_SIGN else 0
-    return np.where(h >= 0, 1, low).astype(np.int8)
-
-
 def _bias_row(bias: np.ndarray, b: int) -> np.ndarray:
     return bias if bias.ndim == 1 else bias[b]
 
@@ -167,6 +162,12 @@ def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
     """
     self_coupling = np.broadcast_to(np.asarray(self_coupling, dtype=np.float64), states.shape[:1])
     return _fields(integer_matrices(J), states, bias, self_coupling)
+
+
+def sync_step(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
+              self_coupling: np.ndarray, activation: int, n_threads: int = 1) -> np.ndarray:
+    """One synchronous step: new states (batch, n) int8 of states (batch, n) int8."""
+    return activate(local_fields(J, states, bias, self_coupling, n_threads), activation)
 
 
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
@@ -254,7 +255,7 @@ def _unit_field(accs, terms, self_coupling, x_i, bias_i, i) -> float:
 
 
 def _is_fixed_point(terms, x, bias, self_coupling, activation) -> bool:
-    return bool(np.array_equal(_activate(_fields(terms, x, bias, self_coupling), activation), x))
+    return bool(np.array_equal(activate(_fields(terms, x, bias, self_coupling), activation), x))
 
 
 def _run_sync(terms, x, bias, self_coupling, activation, max_steps, order_key, row):
@@ -262,7 +263,7 @@ def _run_sync(terms, x, bias, self_coupling, activation, max_steps, order_key, r
     steps, period, converged = 0, -1, False
     snapshot, power, lam = x.copy(), 1, 0
     for _ in range(max_steps):
-        new = _activate(_fields(terms, x, bias, self_coupling), activation)
+        new = activate(_fields(terms, x, bias, self_coupling), activation)
         if np.array_equal(new, x):
             converged, period = True, 0
             break
@@ -317,6 +318,6 @@ def count_fixed_points(J: KernelCouplings, bias: np.ndarray, self_coupling: floa
         codes = np.arange(start, start + chunk, dtype=np.int64)
         bits = (codes[:, None] >> np.arange(n)) & 1
         x = np.where(bits == 1, 1, low).astype(np.int8)
-        new = _activate(_fields(terms, x, bias, self_coupling), activation)
+        new = activate(_fields(terms, x, bias, self_coupling), activation)
         count += int(np.all(new == x, axis=1).sum())
     return count
