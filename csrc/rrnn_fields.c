@@ -37,11 +37,13 @@ static inline void rr_put(const rr_sink *o, int64_t i, double h)
     }
 }
 
-/* Fields of state b for units [i0, i1), into row b of the sink. */
+/* Fields of state b for units [i0, i1), into row b of the sink.  pop holds
+ * the popcounts of packed vector v for units prow0, prow0 + 1, ... at
+ * pop + v * pstride. */
 static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int8_t *states,
                           int64_t b, int64_t i0, int64_t i1, int and_mode,
                           const int64_t *vidx, const int64_t *cnt, const int64_t *pop,
-                          const int32_t *ov, const int64_t *ovt,
+                          int64_t pstride, int64_t prow0, const int32_t *ov, const int64_t *ovt,
                           double self, const double *restrict bias, const rr_sink *sink)
 {
     rrnn_ctx c = *cp;
@@ -51,14 +53,14 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
     const rr_sink out = {sink->fields ? sink->fields + b * n : NULL,
                          sink->next ? sink->next + b * n : NULL, sink->act};
     const int64_t v = c.hb ? vidx[2 * b] : 0, m = c.hb ? vidx[2 * b + 1] : -1;
-    const int64_t *restrict pv = c.hb ? pop + v * n : NULL;
-    const int64_t *restrict pm = m >= 0 ? pop + m * n : NULL;
+    const int64_t *restrict pv = c.hb ? pop + v * pstride : NULL;
+    const int64_t *restrict pm = m >= 0 ? pop + m * pstride : NULL;
     const int64_t cv = c.hb ? cnt[v] : 0, cm = m >= 0 ? cnt[m] : 0;
     if (c.hb && !c.hd && !c.hs && !c.hl && !and_mode) {
         /* the common case (binary couplings, +-1 states) without the
          * per-unit branches of the general loop below */
         for (int64_t i = i0; i < i1; i++)
-            rr_put(&out, i, rrnn_field(&c, n - x[i] - 2 * pv[i], 0, 0, 0, x[i], bias[i]));
+            rr_put(&out, i, rrnn_field(&c, n - x[i] - 2 * pv[i - prow0], 0, 0, 0, x[i], bias[i]));
         return;
     }
     int64_t lr[64]; /* low-rank accumulators of units i0 + 64 k ... */
@@ -68,11 +70,11 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
             rrnn_lr_acc_rows(&c, i, i1 - i < 64 ? i1 - i : 64, ov + b * c.lp, ovt[b], x, lr);
         if (c.hb) {
             if (!and_mode) {
-                ab = n - x[i] - 2 * pv[i];
+                ab = n - x[i] - 2 * pv[i - prow0];
             } else {
-                ab = cv - (x[i] == 1) - 2 * pv[i];
+                ab = cv - (x[i] == 1) - 2 * pv[i - prow0];
                 if (pm != NULL)
-                    ab -= cm - (x[i] == -1) - 2 * pm[i];
+                    ab -= cm - (x[i] == -1) - 2 * pm[i - prow0];
             }
         }
         if (c.hd) {
@@ -117,11 +119,10 @@ static int rr_fields_batch(const rrnn_couplings *J, const int8_t *states, int64_
     int64_t nvec = 0;
     uint64_t *packed = NULL;
     uint8_t *nib = NULL; /* nibble layout of the packed states, see rrnn_popc_batch */
-    int64_t *pop = NULL, *cnt = NULL, *vidx = NULL;
+    int64_t *cnt = NULL, *vidx = NULL;
     int32_t *ov = NULL; /* low-rank overlaps (batch, p) and their sums (batch,) */
     int64_t *ovt = NULL;
     const uint64_t **stp = NULL;
-    int64_t **outp = NULL;
     int status = RRNN_OK;
     if (c.hb) {
         vidx = rrnn_alloc(sizeof(int64_t) * 2 * (size_t)batch);
@@ -144,10 +145,8 @@ static int rr_fields_batch(const rrnn_couplings *J, const int8_t *states, int64_
         }
         packed = rrnn_alloc(sizeof(uint64_t) * (size_t)(nvec * W));
         cnt = rrnn_alloc(sizeof(int64_t) * (size_t)nvec);
-        pop = rrnn_alloc(sizeof(int64_t) * (size_t)(nvec * n));
         stp = rrnn_alloc(sizeof(uint64_t *) * (size_t)nvec);
-        outp = rrnn_alloc(sizeof(int64_t *) * (size_t)nvec);
-        if (!packed || !cnt || !pop || !stp || !outp) {
+        if (!packed || !cnt || !stp) {
             status = RRNN_ERR_NOMEM;
             goto done;
         }
@@ -159,10 +158,8 @@ static int rr_fields_batch(const rrnn_couplings *J, const int8_t *states, int64_
             if (m >= 0)
                 cnt[m] = rrnn_pack_eq(x, n, -1, packed + m * W);
         }
-        for (int64_t v = 0; v < nvec; v++) {
+        for (int64_t v = 0; v < nvec; v++)
             stp[v] = packed + v * W;
-            outp[v] = pop + v * n;
-        }
     }
 
     if (c.hl) {
@@ -188,23 +185,49 @@ static int rr_fields_batch(const rrnn_couplings *J, const int8_t *states, int64_
 
     const int64_t BS = rrnn_block_rows(n, nt, 4);
     const int64_t nblk = (n + BS - 1) / BS;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
-        if (c.hb)
-            rrnn_popc_batch(c.K, and_mode ? RRNN_OP_AND : RRNN_OP_XOR, J->bin_rows, W, i0, i1,
-                            stp, nvec, nib, nlut, outp);
-        /* dense rows are reused by every state: units outside; otherwise
-         * states outside, so that each inner loop runs along contiguous
-         * memory */
-        const int64_t nbo = c.hd ? 1 : batch, nbi = c.hd ? batch : 1;
-        const int64_t nio = c.hd ? i1 - i0 : 1, nii = c.hd ? 1 : i1 - i0;
-        for (int64_t bo = 0; bo < nbo; bo++)
-            for (int64_t io = 0; io < nio; io++)
-                for (int64_t bi = 0; bi < nbi; bi++)
-                    rr_fields_run(&c, J, states, bo + bi, i0 + io, i0 + io + nii, and_mode, vidx,
-                                  cnt, pop, ov, ovt, self_coupling[bo + bi],
-                                  bias + (bo + bi) * bias_stride, sink);
+    const int op = and_mode ? RRNN_OP_AND : RRNN_OP_XOR;
+#pragma omp parallel num_threads(nt)
+    {
+        /* The popcounts of one block of rows at a time, per thread: they are
+         * still in cache when the field loop reads them, and a call does not
+         * fault in a fresh (vectors, n) int64 array. */
+        int64_t *bpop = NULL, **bout = NULL;
+        int ok = 1;
+        if (c.hb) {
+            bpop = rrnn_alloc(sizeof(int64_t) * (size_t)(nvec * BS));
+            bout = rrnn_alloc(sizeof(int64_t *) * (size_t)nvec);
+            ok = bpop != NULL && bout != NULL;
+            if (!ok) {
+#pragma omp atomic write
+                status = RRNN_ERR_NOMEM;
+            } else {
+                for (int64_t v = 0; v < nvec; v++)
+                    bout[v] = bpop + v * BS;
+            }
+        }
+#pragma omp for schedule(static)
+        for (int64_t blk = 0; blk < nblk; blk++) {
+            if (!ok)
+                continue;
+            const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
+            /* rows from i0, so that the popcounts land at bpop[v * BS + i - i0] */
+            if (c.hb)
+                rrnn_popc_batch(c.K, op, J->bin_rows + i0 * W, W, 0, i1 - i0, stp, nvec, nib,
+                                nlut, bout);
+            /* dense rows are reused by every state: units outside; otherwise
+             * states outside, so that each inner loop runs along contiguous
+             * memory */
+            const int64_t nbo = c.hd ? 1 : batch, nbi = c.hd ? batch : 1;
+            const int64_t nio = c.hd ? i1 - i0 : 1, nii = c.hd ? 1 : i1 - i0;
+            for (int64_t bo = 0; bo < nbo; bo++)
+                for (int64_t io = 0; io < nio; io++)
+                    for (int64_t bi = 0; bi < nbi; bi++)
+                        rr_fields_run(&c, J, states, bo + bi, i0 + io, i0 + io + nii, and_mode,
+                                      vidx, cnt, bpop, BS, i0, ov, ovt, self_coupling[bo + bi],
+                                      bias + (bo + bi) * bias_stride, sink);
+        }
+        rrnn_free(bpop);
+        rrnn_free((void *)bout);
     }
 
 done:
@@ -212,9 +235,7 @@ done:
     rrnn_free(packed);
     rrnn_free(nib);
     rrnn_free(cnt);
-    rrnn_free(pop);
     rrnn_free((void *)stp);
-    rrnn_free(outp);
     rrnn_free(ov);
     rrnn_free(ovt);
     return status;

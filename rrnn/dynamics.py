@@ -169,6 +169,17 @@ def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
                             beta=beta)
 
 
+def _fields_nbytes(J, batch: int, out_bytes: int, n_threads: int) -> int:
+    """Memory of local_fields / sync_step: per unit and state the output (out_bytes), the
+    int8 copy, up to two packed bit vectors (AND mode) and their nibble layouts (1/4 byte
+    each); per thread and vector the int64 popcounts of one block of rows (64 to 256, as
+    rrnn_block_rows in csrc); the transposes of a low-rank term."""
+    per_unit_state = out_bytes + 1 + 2 * (0.125 + 0.25)
+    block_rows = 64 * min(4, max(1, -(-J.n // (256 * n_threads))))
+    return int(J.transpose_nbytes() * ("lowrank" in J.required_features())
+               + batch * J.n * per_unit_state + n_threads * batch * 2 * block_rows * 8)
+
+
 def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
                  activation: str = "sign", backend: str | None = None,
                  n_threads: int | None = None) -> np.ndarray:
@@ -187,10 +198,8 @@ def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     """
     J, act, states, jd, bias, n_threads = _prepare(
         J, s, self_coupling, field, threshold, activation, n_threads, "s")
-    # Per unit and state: float64 fields, int64 popcounts (two in AND mode), the int8
-    # copy, packed bits and the AVX2 kernel's nibble layout (1/4 byte).
-    memory.require(J.transpose_nbytes() * ("lowrank" in J.required_features())
-                   + states.shape[0] * J.n * 26, f"local_fields(n={J.n}, batch={states.shape[0]})")
+    memory.require(_fields_nbytes(J, states.shape[0], 8, n_threads),
+                   f"local_fields(n={J.n}, batch={states.shape[0]})")
     module = backends.get(backend, require=_features(J))
     return module.local_fields(J.kernel(need_cols=False), states, bias, jd, n_threads)
 
@@ -217,8 +226,7 @@ def sync_step(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     """
     J, act, states, jd, bias, n_threads = _prepare(
         J, s, self_coupling, field, threshold, activation, n_threads, "s")
-    # As local_fields, with the int8 output instead of the float64 fields.
-    memory.require(J.transpose_nbytes() * ("lowrank" in J.required_features())
-                   + states.shape[0] * J.n * 19, f"sync_step(n={J.n}, batch={states.shape[0]})")
+    memory.require(_fields_nbytes(J, states.shape[0], 1, n_threads),
+                   f"sync_step(n={J.n}, batch={states.shape[0]})")
     module = backends.get(backend, require=_features(J))
     return module.sync_step(J.kernel(need_cols=False), states, bias, jd, act, n_threads)

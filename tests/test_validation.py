@@ -114,6 +114,18 @@ def test_network_that_cannot_fit_is_refused_before_allocation():
         couplings.gaussian(3_000_000)
 
 
+def test_fields_and_step_refuse_a_batch_that_cannot_fit(monkeypatch):
+    """The estimate is checked before the backend runs: with 5 MB available, 200 units x
+    2,000 states (about 5.9 MB with float64 fields) are refused; sync_step's int8 output
+    (about 3.1 MB) fits."""
+    J = couplings.binary(200, seed=0, backend="numpy")
+    monkeypatch.setattr(rrnn.memory, "available_bytes", lambda: 5_000_000)
+    s = np.ones((2_000, 200), dtype=np.int8)
+    with pytest.raises(MemoryError, match=r"local_fields\(n=200, batch=2000\) needs about 5.9"):
+        rrnn.local_fields(J, s, backend="numpy", n_threads=1)
+    assert rrnn.sync_step(J, s, backend="numpy", n_threads=1).shape == (2_000, 200)
+
+
 def test_bad_sparse_structure():
     with pytest.raises(ValueError, match=r"indptr: expected shape \(4,\)"):
         couplings.sparse([0, 1], [0], [1.0], 3)
