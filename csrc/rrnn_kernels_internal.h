@@ -618,6 +618,27 @@ RK_TGT RK_INLINE int64_t RK_SFX(rk_ddot_in)(const int32_t *row, const int8_t *x,
     }
     s = _mm512_reduce_add_epi64(_mm512_sub_epi64(_mm512_add_epi64(p0, p1),
                                                  _mm512_add_epi64(m0, m1)));
+#elif RK_LEVEL == 1
+    /* vpmuldq multiplies the even int32 lanes into exact int64 products; the
+     * odd lanes follow after a 32-bit shift.  Two accumulators per parity
+     * hide the add latency; integer sums do not depend on the order. */
+    __m256i e0 = _mm256_setzero_si256(), o0 = e0, e1 = e0, o1 = e0;
+    for (; j + 16 <= n; j += 16) {
+        const __m256i r0 = _mm256_loadu_si256((const __m256i *)(row + j));
+        const __m256i r1 = _mm256_loadu_si256((const __m256i *)(row + j + 8));
+        const __m256i x0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(x + j)));
+        const __m256i x1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(x + j + 8)));
+        e0 = _mm256_add_epi64(e0, _mm256_mul_epi32(r0, x0));
+        o0 = _mm256_add_epi64(o0, _mm256_mul_epi32(_mm256_srli_epi64(r0, 32),
+                                                   _mm256_srli_epi64(x0, 32)));
+        e1 = _mm256_add_epi64(e1, _mm256_mul_epi32(r1, x1));
+        o1 = _mm256_add_epi64(o1, _mm256_mul_epi32(_mm256_srli_epi64(r1, 32),
+                                                   _mm256_srli_epi64(x1, 32)));
+    }
+    int64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes,
+                        _mm256_add_epi64(_mm256_add_epi64(e0, o0), _mm256_add_epi64(e1, o1)));
+    s = lanes[0] + lanes[1] + lanes[2] + lanes[3];
 #endif
     for (; j < n; j++)
         s += (int64_t)row[j] * (int64_t)x[j];
