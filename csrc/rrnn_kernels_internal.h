@@ -409,6 +409,21 @@ static const uint8_t RK_SFX(rk_nibtab)[2][256][2][32] __attribute__((aligned(64)
                   [gs] "r"(GS)                                                             \
                 : "xmm12", "xmm13", "xmm14", "xmm15", "memory");                           \
     } while (0)
+/* One row word (8 bytes) of the 4 rows. */
+#define RK_NIB_WORD(A, PQ, GS, R0, R1, R2, R3, TAB)                                        \
+    do {                                                                                   \
+        RK_NIB_BYTE(0, A, PQ, GS, R0, R1, R2, R3, TAB);                                    \
+        RK_NIB_BYTE(1, A, PQ, GS, R0, R1, R2, R3, TAB);                                    \
+        RK_NIB_BYTE(2, A, PQ, GS, R0, R1, R2, R3, TAB);                                    \
+        RK_NIB_BYTE(3, A, PQ, GS, R0, R1, R2, R3, TAB);                                    \
+        RK_NIB_BYTE(4, A, PQ, GS, R0, R1, R2, R3, TAB);                                    \
+        RK_NIB_BYTE(5, A, PQ, GS, R0, R1, R2, R3, TAB);                                    \
+        RK_NIB_BYTE(6, A, PQ, GS, R0, R1, R2, R3, TAB);                                    \
+        RK_NIB_BYTE(7, A, PQ, GS, R0, R1, R2, R3, TAB);                                    \
+    } while (0)
+#if RK_NR != 4
+#error "RK_NIB_BYTE handles blocks of 4 rows"
+#endif
 
 /* Rows [i, i + 4) x states of chunks c0 (and c0 + 1 when C == 2), words
  * [w0, w1): acc32[r][32 k + lane] += popcount over those words. */
@@ -431,20 +446,14 @@ RK_TGT RK_INLINE void RK_SFX(rk_nib_blk)(const int C, const uint8_t (*tab)[2][32
                 jb[r] = (const uint8_t *)(row0 + r * W + w);
             const uint8_t *p = nib + 16 * w * gstride + 32 * c0;
             if (C == 2) {
-                RK_NIB_BYTE(0, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
-                RK_NIB_BYTE(1, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
-                RK_NIB_BYTE(2, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
-                RK_NIB_BYTE(3, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
-                RK_NIB_BYTE(4, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
-                RK_NIB_BYTE(5, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
-                RK_NIB_BYTE(6, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
-                RK_NIB_BYTE(7, a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
+                RK_NIB_WORD(a, p, gstride, jb[0], jb[1], jb[2], jb[3], tab);
             } else {
                 /* one chunk (an odd last chunk): the same in C */
 #pragma GCC unroll 8
                 for (int b = 0; b < 8; b++)
                     for (int h = 0; h < 2; h++) { /* nibble 2 b + h */
-                        const __m256i x = _mm256_load_si256((const __m256i *)(p + (2 * b + h) * gstride));
+                        const __m256i x =
+                            _mm256_load_si256((const __m256i *)(p + (2 * b + h) * gstride));
                         for (int r = 0; r < RK_NR; r++) {
                             const __m256i t = _mm256_load_si256((const __m256i *)tab[jb[r][b]][h]);
                             a[r][0] = _mm256_add_epi8(a[r][0], _mm256_shuffle_epi8(t, x));
@@ -768,14 +777,7 @@ RK_TGT static uint64_t RK_SFX(rk_peak)(int64_t rounds, uint64_t seed, uint64_t *
         for (; t < t1; t++) {
             const uint8_t *p = &idx[0][0][0];
             const int64_t gs = 64;
-            RK_NIB_BYTE(0, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
-            RK_NIB_BYTE(1, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
-            RK_NIB_BYTE(2, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
-            RK_NIB_BYTE(3, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
-            RK_NIB_BYTE(4, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
-            RK_NIB_BYTE(5, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
-            RK_NIB_BYTE(6, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
-            RK_NIB_BYTE(7, a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
+            RK_NIB_WORD(a, p, gs, jb, jb + 8, jb + 16, jb + 24, tab);
         }
         for (int r = 0; r < 4; r++)
             for (int h = 0; h < 2; h++)
