@@ -180,6 +180,18 @@ def _fields_nbytes(J, batch: int, out_bytes: int, n_threads: int) -> int:
                + batch * J.n * per_unit_state + n_threads * batch * 2 * block_rows * 8)
 
 
+def _prepare_fields(what, out_bytes, J, s, self_coupling, field, threshold, activation,
+                    backend, n_threads):
+    """Validated inputs of local_fields / sync_step, after the memory check; returns the
+    backend module, the kernel couplings and what _prepare returns but J."""
+    J, act, states, jd, bias, n_threads = _prepare(
+        J, s, self_coupling, field, threshold, activation, n_threads, "s")
+    memory.require(_fields_nbytes(J, states.shape[0], out_bytes, n_threads),
+                   f"{what}(n={J.n}, batch={states.shape[0]})")
+    module = backends.get(backend, require=_features(J))
+    return module, J.kernel(need_cols=False), act, states, jd, bias, n_threads
+
+
 def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
                  activation: str = "sign", backend: str | None = None,
                  n_threads: int | None = None) -> np.ndarray:
@@ -196,12 +208,9 @@ def local_fields(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     -------
     ndarray (batch, n) float64
     """
-    J, act, states, jd, bias, n_threads = _prepare(
-        J, s, self_coupling, field, threshold, activation, n_threads, "s")
-    memory.require(_fields_nbytes(J, states.shape[0], 8, n_threads),
-                   f"local_fields(n={J.n}, batch={states.shape[0]})")
-    module = backends.get(backend, require=_features(J))
-    return module.local_fields(J.kernel(need_cols=False), states, bias, jd, n_threads)
+    module, kernel, act, states, jd, bias, n_threads = _prepare_fields(
+        "local_fields", 8, J, s, self_coupling, field, threshold, activation, backend, n_threads)
+    return module.local_fields(kernel, states, bias, jd, n_threads)
 
 
 def sync_step(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
@@ -224,9 +233,6 @@ def sync_step(J, s, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     -------
     ndarray (batch, n) int8
     """
-    J, act, states, jd, bias, n_threads = _prepare(
-        J, s, self_coupling, field, threshold, activation, n_threads, "s")
-    memory.require(_fields_nbytes(J, states.shape[0], 1, n_threads),
-                   f"sync_step(n={J.n}, batch={states.shape[0]})")
-    module = backends.get(backend, require=_features(J))
-    return module.sync_step(J.kernel(need_cols=False), states, bias, jd, act, n_threads)
+    module, kernel, act, states, jd, bias, n_threads = _prepare_fields(
+        "sync_step", 1, J, s, self_coupling, field, threshold, activation, backend, n_threads)
+    return module.sync_step(kernel, states, bias, jd, act, n_threads)

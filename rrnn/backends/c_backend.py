@@ -169,31 +169,33 @@ def transpose_bits(rows: np.ndarray, n: int, n_threads: int = 1) -> np.ndarray:
     return cols
 
 
-def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
-                 self_coupling: float, n_threads: int = 1) -> np.ndarray:
+def _fields_call(name: str, J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
+                 self_coupling, extra: tuple, out: np.ndarray, out_ctype: str,
+                 n_threads: int) -> np.ndarray:
+    """``rrnn_<name>(J, states, batch, bias, stride, self_coupling, *extra, out, exec)``:
+    the signature shared by rrnn_local_fields and rrnn_sync_step."""
     keep: list = []
     batch = states.shape[0]
-    out = np.empty((batch, J.n), dtype=np.float64)
-    _check(_lib.rrnn_local_fields(
+    _check(getattr(_lib, "rrnn_" + name)(
         _couplings(J, keep), _ptr(states, "int8_t", np.int8, keep), batch,
         _ptr(bias, "double", np.float64, keep), _bias_stride(bias, J.n),
-        _ptr(_per_row(self_coupling, batch), "double", np.float64, keep),
-        _ptr(out, "double", np.float64, keep),
-        _exec(n_threads)), "local_fields")
+        _ptr(_per_row(self_coupling, batch), "double", np.float64, keep), *extra,
+        _ptr(out, out_ctype, out.dtype.type, keep), _exec(n_threads)), name)
     return out
+
+
+def local_fields(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
+                 self_coupling: float, n_threads: int = 1) -> np.ndarray:
+    out = np.empty((states.shape[0], J.n), dtype=np.float64)
+    return _fields_call("local_fields", J, states, bias, self_coupling, (), out, "double",
+                        n_threads)
 
 
 def sync_step(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
               self_coupling: np.ndarray, activation: int, n_threads: int = 1) -> np.ndarray:
-    keep: list = []
-    batch = states.shape[0]
-    out = np.empty((batch, J.n), dtype=np.int8)
-    _check(_lib.rrnn_sync_step(
-        _couplings(J, keep), _ptr(states, "int8_t", np.int8, keep), batch,
-        _ptr(bias, "double", np.float64, keep), _bias_stride(bias, J.n),
-        _ptr(_per_row(self_coupling, batch), "double", np.float64, keep), int(activation),
-        _ptr(out, "int8_t", np.int8, keep), _exec(n_threads)), "sync_step")
-    return out
+    out = np.empty((states.shape[0], J.n), dtype=np.int8)
+    return _fields_call("sync_step", J, states, bias, self_coupling, (int(activation),), out,
+                        "int8_t", n_threads)
 
 
 def simulate(J: KernelCouplings, states: np.ndarray, bias: np.ndarray,
