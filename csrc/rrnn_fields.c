@@ -29,12 +29,10 @@ typedef struct {
 
 static inline void rr_put(const rr_sink *o, int64_t i, double h)
 {
-    if (o->next != NULL) {
-        const int ge = h >= 0.0;
-        o->next[i] = (int8_t)(o->act == RRNN_ACT_SIGN ? 2 * ge - 1 : ge);
-    } else {
+    if (o->next != NULL)
+        o->next[i] = rrnn_activate(h, o->act);
+    else
         o->fields[i] = h;
-    }
 }
 
 /* Fields of state b for units [i0, i1), into row b of the sink.  pop holds

@@ -468,9 +468,10 @@ RK_TGT RK_INLINE void RK_SFX(rk_nib_blk)(const int C, const uint8_t (*tab)[2][32
         for (int r = 0; r < RK_NR; r++)
             for (int h = 0; h < C; h++) {
                 __m256i *d = (__m256i *)&acc16[r][32 * h];
-                d[0] = _mm256_add_epi16(d[0], _mm256_cvtepu8_epi16(_mm256_castsi256_si128(a[r][h])));
-                d[1] = _mm256_add_epi16(d[1],
-                                        _mm256_cvtepu8_epi16(_mm256_extracti128_si256(a[r][h], 1)));
+                const __m256i lo = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(a[r][h]));
+                const __m256i hi = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(a[r][h], 1));
+                d[0] = _mm256_add_epi16(d[0], lo);
+                d[1] = _mm256_add_epi16(d[1], hi);
             }
     }
     for (int r = 0; r < RK_NR; r++)
@@ -499,6 +500,7 @@ RK_TGT static int64_t RK_SFX(rk_popc_nib)(int op, const uint64_t *rows, int64_t 
             for (int64_t w0 = 0; w0 < W; w0 += RK_NTILE) {
                 const int64_t w1 = w0 + RK_NTILE < W ? w0 + RK_NTILE : W;
                 for (int64_t i = ib; i < ie; i += RK_NR) {
+                    /* a constant C in each call: one inlined copy per width */
                     if (C == 2)
                         RK_SFX(rk_nib_blk)(2, tab, rows + i * W, W, nib, nch, c0, w0, w1,
                                            acc32 + (i - ib));

@@ -28,6 +28,12 @@ def any_backend(request):
 
 
 @pytest.fixture
+def c_backend():
+    """The C backend module (for tests of its SIMD levels and raw kernels)."""
+    return _backend_or_skip("c")
+
+
+@pytest.fixture
 def reference():
     return _backend_or_skip("numpy")
 

@@ -177,15 +177,12 @@ def _simd_levels(module):
     return [name for name, lvl in module.SIMD_LEVELS.items() if lvl <= module.detected_simd()]
 
 
-def test_c_simd_levels_agree(monkeypatch, rng):
+def test_c_simd_levels_agree(monkeypatch, rng, c_backend):
     """Every SIMD level this CPU supports gives the reference's results."""
-    module, reason = rrnn.backends.load("c")
-    if module is None:
-        pytest.skip(f"c backend unavailable: {reason}")
     J = CASES["binary+dense+sparse"]
     s0 = rng.choice([-1, 1], size=(9, N))
     ref = rrnn.simulate(J, s0, self_coupling=0.2, backend="numpy", max_steps=30)
-    for level in _simd_levels(module):
+    for level in _simd_levels(c_backend):
         monkeypatch.setenv("RRNN_SIMD", level)
         got = rrnn.simulate(J, s0, self_coupling=0.2, backend="c", max_steps=30)
         np.testing.assert_array_equal(got.states, ref.states, err_msg=level)
@@ -208,39 +205,33 @@ def test_large_batch_sync_matches_reference_at_n_above_block_sizes(fast_backend,
 
 
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
-def test_c_dense_fields_exact_at_every_simd_level(monkeypatch, rng, activation):
+def test_c_dense_fields_exact_at_every_simd_level(monkeypatch, rng, activation, c_backend):
     """Dense fields at n = 300 (four 64-unit SIMD blocks and a tail) with entries near the
     fixed-point bound, so that any int32 accumulation would overflow."""
-    module, reason = rrnn.backends.load("c")
-    if module is None:
-        pytest.skip(f"c backend unavailable: {reason}")
     n = 300
     J = couplings.dense(rng.choice([-1.0, 1.0], size=(n, n)) * rng.uniform(0.9, 1.0, size=(n, n)))
     low = -1 if activation == "sign" else 0
     s = rng.choice([low, 1], size=(5, n)).astype(np.int8)
     ref = rrnn.local_fields(J, s, activation=activation, backend="numpy")
-    for level in _simd_levels(module):
+    for level in _simd_levels(c_backend):
         monkeypatch.setenv("RRNN_SIMD", level)
         got = rrnn.local_fields(J, s, activation=activation, backend="c", n_threads=1)
         np.testing.assert_array_equal(got, ref, err_msg=level)
 
 
-def test_compute_peak_probe_does_the_work_it_counts(monkeypatch):
+def test_compute_peak_probe_does_the_work_it_counts(monkeypatch, c_backend):
     """The probe behind the batch-64 benchmark's ratio: at every SIMD level its checksum is
     the sum of popcount(row ^ state) over the register words it says it combined
     (rows seed * {3, 5, 7, 11}, states seed ^ {13, 17, 19}, every lane alike), so the
     word-state count it reports is work done, not a formula."""
-    module, reason = rrnn.backends.load("c")
-    if module is None:
-        pytest.skip(f"c backend unavailable: {reason}")
     mask = (1 << 64) - 1
     layout = {"avx512": (4, 3, 8), "avx2": (4, 2, 32), "portable": (2, 2, 1)}  # rows, states, lanes
     rounds = 1000
-    for name, lvl in module.SIMD_LEVELS.items():
-        if lvl > module.detected_simd():
+    for name, lvl in c_backend.SIMD_LEVELS.items():
+        if lvl > c_backend.detected_simd():
             continue
         monkeypatch.setenv("RRNN_SIMD", name)
-        ops, checksum = module.popcount_peak(rounds, n_threads=2)
+        ops, checksum = c_backend.popcount_peak(rounds, n_threads=2)
         n_rows, n_states, lanes = layout[name]
         per_thread = rounds * n_rows * n_states * lanes
         threads = ops // per_thread
@@ -253,19 +244,16 @@ def test_compute_peak_probe_does_the_work_it_counts(monkeypatch):
             expected += rounds * lanes * sum(bin(r ^ s).count("1") for r in rows for s in states)
         assert checksum == expected, name
     with pytest.raises(ValueError, match="popcount_peak"):
-        module.popcount_peak(-1)
+        c_backend.popcount_peak(-1)
 
 
 @pytest.mark.parametrize("batch", [31, 32, 64, 70, 100])
-def test_c_batched_popcounts_at_every_simd_level(monkeypatch, batch):
+def test_c_batched_popcounts_at_every_simd_level(monkeypatch, batch, c_backend):
     """The raw batched kernel against an independent count (numpy unpackbits), at every SIMD
     level. From 32 states on, AVX2 counts whole 32-state chunks with nibble tables and the rest
     with the XOR/popcount kernel: 130 words span two column tiles and a short 3-word round,
     37 rows leave a tail of one row after the 4-row blocks, and the all-ones rows against
     all-zero states reach the largest counts (64 x 130 bits)."""
-    module, reason = rrnn.backends.load("c")
-    if module is None:
-        pytest.skip(f"c backend unavailable: {reason}")
     rng = np.random.default_rng(batch)
     words = 130
     rows = rng.integers(0, 2**63, size=(37, words), dtype=np.uint64) * np.uint64(2) \
@@ -277,21 +265,18 @@ def test_c_batched_popcounts_at_every_simd_level(monkeypatch, batch):
     bits_s = np.unpackbits(packed.view(np.uint8), axis=1)
     expected = (bits_s[:, None, :] != bits_r[None, :, :]).sum(axis=2)
     assert expected[-1, 0] == 64 * words
-    for level in _simd_levels(module):
+    for level in _simd_levels(c_backend):
         monkeypatch.setenv("RRNN_SIMD", level)
         for threads in (1, 2):
-            got = module.xor_popcount(rows, packed, threads)
+            got = c_backend.xor_popcount(rows, packed, threads)
             np.testing.assert_array_equal(got, expected, err_msg=f"{level}, {threads} threads")
 
 
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
-def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation):
+def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation, c_backend):
     """Fields, one sync step and sync trajectories of 70 states (two 32-state table chunks
     and 6 more) at n = 509 (8 words, rows not a multiple of 4): XOR (sign) and AND
     (heaviside) tables."""
-    module, reason = rrnn.backends.load("c")
-    if module is None:
-        pytest.skip(f"c backend unavailable: {reason}")
     n, batch = 509, 70
     J = couplings.binary(n, seed=3, backend="numpy")
     rng = np.random.default_rng(4)
@@ -300,7 +285,7 @@ def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation):
     kw = dict(activation=activation, self_coupling=0.3, threshold=0.01)
     ref_h = rrnn.local_fields(J, s, backend="numpy", **kw)
     ref = rrnn.simulate(J, s, max_steps=30, backend="numpy", **kw)
-    for level in _simd_levels(module):
+    for level in _simd_levels(c_backend):
         monkeypatch.setenv("RRNN_SIMD", level)
         for threads in (1, 2):
             msg = f"{level}, {threads} threads"

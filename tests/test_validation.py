@@ -138,10 +138,7 @@ def test_sum_of_mismatched_sizes():
         couplings.binary(4, backend="numpy") + couplings.binary(5, backend="numpy")
 
 
-def test_bad_simd_request(monkeypatch, J, s0):
-    module, reason = rrnn.backends.load("c")
-    if module is None:
-        pytest.skip(f"c backend unavailable: {reason}")
+def test_bad_simd_request(monkeypatch, J, s0, c_backend):
     monkeypatch.setenv("RRNN_SIMD", "sse9")
     with pytest.raises(ValueError, match="RRNN_SIMD: unknown level 'sse9'"):
         rrnn.simulate(J, s0, backend="c")

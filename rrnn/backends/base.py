@@ -39,13 +39,6 @@ ACT_SIGN = 0
 ACT_HEAVISIDE = 1
 ACTIVATIONS = {"sign": ACT_SIGN, "heaviside": ACT_HEAVISIDE}
 
-
-def activate(h: np.ndarray, activation: int) -> np.ndarray:
-    """New states (same shape, int8) from fields ``h``: +1 where h >= 0, else
-    -1 (``ACT_SIGN``) or 0 (``ACT_HEAVISIDE``)."""
-    low = -1 if activation == ACT_SIGN else 0
-    return np.where(h >= 0, 1, low).astype(np.int8)
-
 UPDATE_SYNC = 0
 UPDATE_ASYNC = 1
 UPDATES = {"sync": UPDATE_SYNC, "async": UPDATE_ASYNC}
@@ -58,6 +51,13 @@ OPTIONAL_FEATURES = frozenset({FEATURE_LOWRANK, FEATURE_GLAUBER})
 
 #: Largest n for exhaustive fixed-point enumeration.
 MAX_ENUMERATION_N = 40
+
+
+def activate(h: np.ndarray, activation: int) -> np.ndarray:
+    """New states (same shape, int8) from fields ``h``: +1 where h >= 0, else
+    -1 (``ACT_SIGN``) or 0 (``ACT_HEAVISIDE``)."""
+    low = -1 if activation == ACT_SIGN else 0
+    return np.where(h >= 0, 1, low).astype(np.int8)
 
 
 def n_words(n: int) -> int:
