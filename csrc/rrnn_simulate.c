@@ -97,6 +97,9 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
  * (W/4 cycles plus a call, ~20 cycles, per unit).  The dense and sparse terms
  * cost as much per column as per row, so they are always updated
  * incrementally and do not move these thresholds. */
+/* Flips ahead whose column words the incremental sync update prefetches. */
+#define RR_PREFETCH_FLIPS 4
+
 static int64_t rr_sync_threshold(const rrnn_ctx *c)
 {
     return c->hb ? c->W : c->n + 1;
@@ -245,8 +248,8 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
     void **fptr = rr_take(&pool, sizeof(void *) * 6 * ub);
     int64_t *fZ = rr_take(&pool, sizeof(int64_t) * ub);
     if (!T || !xalt || !snap || !fl || !cnt || !lists || !fptr || !fZ ||
-        (c->hb && (!abuf || !pbuf)) || (nlut_max > 0 && !nib) || (c->hd && !dbuf) || (c->hs && !sbuf) ||
-        (c->hl && (!lbuf || !mbuf))) {
+        (c->hb && (!abuf || !pbuf)) || (nlut_max > 0 && !nib) || (c->hd && !dbuf) ||
+        (c->hs && !sbuf) || (c->hl && (!lbuf || !mbuf))) {
         rr_release(&pool);
         return RRNN_ERR_NOMEM;
     }
@@ -369,10 +372,17 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                     rr_sync_traj *tr = &T[I[q]];
                     for (int64_t sb = 0; sb < nblk; sb++) {
                         const int32_t *f = tr->fl[tr->cur] + sb * BS;
-                        for (int32_t e = 0; e < tr->cnt[tr->cur][sb]; e++) {
+                        const int32_t nf = tr->cnt[tr->cur][sb];
+                        for (int32_t e = 0; e < nf; e++) {
                             const int64_t j = f[e];
                             const int64_t d = rr_delta(c, tr->x[j]);
                             const int own = j >= i0 && j < i1;
+                            /* the column words of a later flip: random
+                             * columns miss the caches, and this block's
+                             * update of one column is too short to hide it */
+                            if (c->hb && e + RR_PREFETCH_FLIPS < nf)
+                                __builtin_prefetch(J->bin_cols + f[e + RR_PREFETCH_FLIPS] * W +
+                                                   (i0 >> 6));
                             if (c->hb) {
                                 c->K->colupd(J->bin_cols + j * W, i0, i1, d, tr->ab);
                                 if (own)
