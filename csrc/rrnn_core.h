@@ -183,3 +183,10 @@ int rrnn_popcount_peak(int64_t rounds, uint64_t *word_ops, uint64_t *out, rrnn_e
 int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words,
                       const uint64_t *packed, int64_t batch, int64_t *out,
                       rrnn_exec ex);
+
+/* Baseline for the benchmarks: the same result as rrnn_xor_popcount from
+ * the plain loop (rows in parallel; per row, per state, per word, XOR and
+ * popcount), compiled for the dispatched SIMD level without hand tuning. */
+int rrnn_xor_popcount_plain(const uint64_t *rows, int64_t n, int64_t words,
+                            const uint64_t *packed, int64_t batch, int64_t *out,
+                            rrnn_exec ex);

@@ -303,3 +303,22 @@ int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint
     rrnn_free(nib);
     return RRNN_OK;
 }
+
+int rrnn_xor_popcount_plain(const uint64_t *rows, int64_t n, int64_t words,
+                            const uint64_t *packed, int64_t batch, int64_t *out, rrnn_exec ex)
+{
+    int st = rrnn_check_exec(ex);
+    if (st != RRNN_OK)
+        return st;
+    if (n < 0 || words < 0 || batch < 0)
+        return RRNN_ERR_ARGUMENT;
+    if (n == 0 || batch == 0)
+        return RRNN_OK;
+    if (rows == NULL || packed == NULL || out == NULL)
+        return RRNN_ERR_ARGUMENT;
+    const rrnn_kernels *K = rrnn_kernels_for(ex.simd);
+#pragma omp parallel for schedule(static) num_threads(rrnn_nthreads(ex.n_threads))
+    for (int64_t i = 0; i < n; i++)
+        K->plain_row(rows + i * words, words, packed, batch, n, i, out);
+    return RRNN_OK;
+}

@@ -148,6 +148,10 @@ struct rrnn_kernels {
      * at levels where the plain popc is faster.  Use rrnn_popc_batch. */
     int64_t (*popc_nib)(int op, const uint64_t *rows, int64_t W, int64_t i0, int64_t i1,
                         const uint8_t *nib, int64_t nch, int64_t *const *out);
+    /* The plain loop (benchmark baseline): out[b * n + i] = sum_w
+     * popcount(row[w] XOR packed[b * W + w]) for every b < batch. */
+    void (*plain_row)(const uint64_t *row, int64_t W, const uint64_t *packed, int64_t batch,
+                      int64_t n, int64_t i, int64_t *out);
 };
 
 RRNN_HIDDEN const rrnn_kernels *rrnn_kernels_for(int simd);

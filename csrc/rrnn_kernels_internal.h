@@ -1268,10 +1268,26 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
     return count;
 }
 
+/* The plain XOR/popcount loop, a benchmark baseline: out[b * n + i] for
+ * one row i and every state b, written the way one first would and left to
+ * the compiler at this level's target (GCC vectorises it with VPOPCNTQ at
+ * AVX-512 and keeps scalar POPCNT at AVX2). */
+RK_TGT static void RK_SFX(rk_plain_row)(const uint64_t *row, int64_t W, const uint64_t *packed,
+                                        int64_t batch, int64_t n, int64_t i, int64_t *out)
+{
+    for (int64_t b = 0; b < batch; b++) {
+        const uint64_t *x = packed + b * W;
+        uint64_t a = 0;
+        for (int64_t w = 0; w < W; w++)
+            a += RK_SFX(rk_pop64)(row[w] ^ x[w]);
+        out[b * n + i] = (int64_t)a;
+    }
+}
+
 static const rrnn_kernels RK_SFX(rk_table) = {
     RK_SFX(rk_popc), RK_SFX(rk_colupd), RK_SFX(rk_ddot), RK_SFX(rk_daxpy),
     RK_SFX(rk_xorsum), RK_SFX(rk_peak), RK_SFX(rk_lrneg), RK_SFX(rk_lrneg_rows), RK_SFX(rk_lrupd), RK_SFX(rk_bdot),
-    RK_SFX(rk_count_range), RK_POPC_NIB,
+    RK_SFX(rk_count_range), RK_POPC_NIB, RK_SFX(rk_plain_row),
 };
 
 #undef RK_RMAX

@@ -251,7 +251,7 @@ def test_compute_peak_probe_does_the_work_it_counts(monkeypatch, c_backend):
 def test_c_batched_popcounts_at_every_simd_level(monkeypatch, batch, c_backend):
     """The raw batched kernel against an independent count (numpy unpackbits), at every SIMD
     level. From 32 states on, AVX2 counts whole 32-state chunks with nibble tables and the rest
-    with the XOR/popcount kernel: 130 words span two column tiles and a short 3-word round,
+    with the XOR/popcount kernel (the plain loop, the benchmarks' baseline, is checked too): 130 words span two column tiles and a short 3-word round,
     37 rows leave a tail of one row after the 4-row blocks, and the all-ones rows against
     all-zero states reach the largest counts (64 x 130 bits)."""
     rng = np.random.default_rng(batch)
@@ -270,6 +270,8 @@ def test_c_batched_popcounts_at_every_simd_level(monkeypatch, batch, c_backend):
         for threads in (1, 2):
             got = c_backend.xor_popcount(rows, packed, threads)
             np.testing.assert_array_equal(got, expected, err_msg=f"{level}, {threads} threads")
+            plain = c_backend.xor_popcount_plain(rows, packed, threads)   # benchmark baseline
+            np.testing.assert_array_equal(plain, expected, err_msg=f"plain, {level}, {threads}")
 
 
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
