@@ -1268,6 +1268,65 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
     return count;
 }
 
+/* ------------------------------------------------------------------------ */
+/* next states from the binary-term accumulators alone                      */
+/* ------------------------------------------------------------------------ */
+
+#if RK_LEVEL >= 1 && !defined(RK_NEXT_LUT_DEFINED)
+#define RK_NEXT_LUT_DEFINED
+/* The 4 new states of a 4-bit mask of h >= 0, as 4 bytes: {0, 1} and +-1. */
+#define RK_NX(m, lo) \
+    ((uint32_t)(uint8_t)((m) & 1 ? 1 : (lo)) | (uint32_t)(uint8_t)((m) & 2 ? 1 : (lo)) << 8 | \
+     (uint32_t)(uint8_t)((m) & 4 ? 1 : (lo)) << 16 | (uint32_t)(uint8_t)((m) & 8 ? 1 : (lo)) << 24)
+#define RK_NX16(lo)                                                                        \
+    {RK_NX(0, lo),  RK_NX(1, lo),  RK_NX(2, lo),  RK_NX(3, lo), RK_NX(4, lo),  RK_NX(5, lo), \
+     RK_NX(6, lo),  RK_NX(7, lo),  RK_NX(8, lo),  RK_NX(9, lo), RK_NX(10, lo), RK_NX(11, lo), \
+     RK_NX(12, lo), RK_NX(13, lo), RK_NX(14, lo), RK_NX(15, lo)}
+static const uint32_t rk_next_lut[2][16] = {RK_NX16(0), RK_NX16(-1)};
+#undef RK_NX16
+#undef RK_NX
+#endif
+
+/* xn[i] = activation(h_i) for i in [i0, i1), with h_i = ab[i] bs + self x[i]
+ * + bias[i]: rrnn_field's double operations in its order, for couplings
+ * with only the bit-packed term (sign >= 0 gives the same answer for its
+ * leading 0.0 +, which only turns -0.0 into +0.0).  |ab[i]| < 2^51. */
+RK_TGT static void RK_SFX(rk_next_bin)(const int64_t *ab, const int8_t *x, const double *bias,
+                                       double bs, double self, int sign, int64_t i0,
+                                       int64_t i1, int8_t *xn)
+{
+    int64_t i = i0;
+#if RK_LEVEL >= 1
+    /* int64 -> double without AVX-512DQ: for |v| < 2^51 the bits of
+     * v + bits(2^52 + 2^51), read as a double, are 2^52 + 2^51 + v exactly */
+    const __m256i magic_i = _mm256_set1_epi64x(0x4338000000000000LL);
+    const __m256d magic_d = _mm256_set1_pd(6755399441055744.0);
+    const __m256d vbs = _mm256_set1_pd(bs), vself = _mm256_set1_pd(self);
+    const __m256d zero = _mm256_setzero_pd();
+    const uint32_t *lut = rk_next_lut[sign ? 1 : 0];
+    for (; i + 4 <= i1; i += 4) {
+        const __m256i a = _mm256_loadu_si256((const __m256i *)(ab + i));
+        const __m256d d =
+            _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(a, magic_i)), magic_d);
+        int32_t x4;
+        memcpy(&x4, x + i, 4);
+        const __m256d xd = _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(x4)));
+        __m256d h = _mm256_mul_pd(d, vbs);
+        h = _mm256_add_pd(h, _mm256_mul_pd(vself, xd));
+        h = _mm256_add_pd(h, _mm256_loadu_pd(bias + i));
+        const int m = _mm256_movemask_pd(_mm256_cmp_pd(h, zero, _CMP_GE_OQ));
+        memcpy(xn + i, &lut[m], 4);
+    }
+#endif
+    const int8_t lo = sign ? (int8_t)-1 : (int8_t)0;
+    for (; i < i1; i++) {
+        double h = (double)ab[i] * bs;
+        h += self * (double)x[i];
+        h += bias[i];
+        xn[i] = h >= 0.0 ? (int8_t)1 : lo;
+    }
+}
+
 /* The plain XOR/popcount loop, a benchmark baseline: out[b * n + i] for
  * one row i and every state b, written the way one first would and left to
  * the compiler at this level's target (GCC vectorises it with VPOPCNTQ at
@@ -1287,7 +1346,7 @@ RK_TGT static void RK_SFX(rk_plain_row)(const uint64_t *row, int64_t W, const ui
 static const rrnn_kernels RK_SFX(rk_table) = {
     RK_SFX(rk_popc), RK_SFX(rk_colupd), RK_SFX(rk_ddot), RK_SFX(rk_daxpy),
     RK_SFX(rk_xorsum), RK_SFX(rk_peak), RK_SFX(rk_lrneg), RK_SFX(rk_lrneg_rows), RK_SFX(rk_lrupd), RK_SFX(rk_bdot),
-    RK_SFX(rk_count_range), RK_POPC_NIB, RK_SFX(rk_plain_row),
+    RK_SFX(rk_count_range), RK_POPC_NIB, RK_SFX(rk_plain_row), RK_SFX(rk_next_bin),
 };
 
 #undef RK_RMAX

@@ -126,6 +126,28 @@ static int32_t rr_next_block(const rrnn_ctx *c, double self, int64_t i0, int64_t
     cc.self = self;
     const int sign = cc.act == RRNN_ACT_SIGN;
     int32_t m = 0;
+    if (cc.hb && !cc.hd && !cc.hs && !cc.hl) {
+        /* the common case (random binary networks) in SIMD, then the flips,
+         * usually few, found 8 units at a time */
+        cc.K->next_bin(ab, x, bias, cc.bs, self, sign, i0, i1, xn);
+        int64_t i = i0;
+        for (; i + 8 <= i1; i += 8) {
+            uint64_t a, b;
+            memcpy(&a, x + i, 8);
+            memcpy(&b, xn + i, 8);
+            if (a == b)
+                continue;
+            for (int64_t k = i; k < i + 8; k++) {
+                f[m] = (int32_t)k;
+                m += xn[k] != x[k];
+            }
+        }
+        for (; i < i1; i++) {
+            f[m] = (int32_t)i;
+            m += xn[i] != x[i];
+        }
+        return m;
+    }
     for (int64_t i = i0; i < i1; i++) {
         double h = rrnn_field(&cc, cc.hb ? ab[i] : 0, cc.hd ? ad[i] : 0, cc.hs ? as[i] : 0,
                               cc.hl ? al[i] : 0, x[i], bias[i]);
