@@ -205,8 +205,10 @@ typedef struct {
     int32_t *M;      /* low-rank overlaps (p,) and their sum */
     int64_t msum;
     int lr_full;     /* recompute M from scratch (else: from last step's flips) */
-    int32_t *fl[2];  /* flipped units, by block segment; [cur] = last step's */
+    int32_t *fl[2];  /* flipped units: written by block segment, then compacted
+                        into one list of nfl units; [cur] = last step's */
     int32_t *cnt[2]; /* flips per block */
+    int64_t nfl;
     int cur;
     int full;
     int active;
@@ -304,6 +306,7 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
         tr->cnt[0] = cnt + (2 * k) * nblk;
         tr->cnt[1] = cnt + (2 * k + 1) * nblk;
         tr->cur = 0;
+        tr->nfl = 0;
         tr->full = 1;
         tr->active = 1;
         tr->steps = 0;
@@ -360,11 +363,9 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
             for (int64_t q = 0; q < nsp + nlr; q++) {
                 if (q < nsp) {
                     rr_sync_traj *tr = &T[I[q]];
-                    for (int64_t blk = 0; blk < nblk; blk++) {
-                        const int32_t *f = tr->fl[tr->cur] + blk * BS;
-                        for (int32_t e = 0; e < tr->cnt[tr->cur][blk]; e++)
-                            rrnn_sparse_col(J, f[e], rr_delta(c, tr->x[f[e]]), tr->as);
-                    }
+                    const int32_t *f = tr->fl[tr->cur];
+                    for (int64_t e = 0; e < tr->nfl; e++)
+                        rrnn_sparse_col(J, f[e], rr_delta(c, tr->x[f[e]]), tr->as);
                     continue;
                 }
                 rr_sync_traj *tr = &T[A[(q - nsp) / nch]];
@@ -373,12 +374,10 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                     rrnn_lr_overlaps(c, tr->x, m0, m1, tr->M);
                     continue;
                 }
-                for (int64_t blk = 0; blk < nblk; blk++) {
-                    const int32_t *f = tr->fl[tr->cur] + blk * BS;
-                    for (int32_t e = 0; e < tr->cnt[tr->cur][blk]; e++)
-                        c->K->lrupd(J->lr_bits_t + (int64_t)f[e] * c->lw, m0, m1,
-                                    (int32_t)rr_delta(c, tr->x[f[e]]), tr->M);
-                }
+                const int32_t *f = tr->fl[tr->cur];
+                for (int64_t e = 0; e < tr->nfl; e++)
+                    c->K->lrupd(J->lr_bits_t + (int64_t)f[e] * c->lw, m0, m1,
+                                (int32_t)rr_delta(c, tr->x[f[e]]), tr->M);
             }
         }
 
@@ -390,31 +389,41 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
             const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
             rr_full_rows(c, i0, i1, nF, fpk, nib, nlut, fxs, fZ, fab, fad, fas);
             if (c->hb || c->hd) {
+                /* the flip D places ahead in the sequence of all
+                 * trajectories' lists, (pq, pe), whose column words are
+                 * prefetched: random columns miss the caches, and this
+                 * block's update of one column is too short to hide it */
+                const int64_t D = RR_PREFETCH_FLIPS;
+                int64_t pq = 0, pe = D;
+                while (pq < nI && pe >= T[I[pq]].nfl)
+                    pe -= T[I[pq++]].nfl;
                 for (int64_t q = 0; q < nI; q++) {
                     rr_sync_traj *tr = &T[I[q]];
-                    for (int64_t sb = 0; sb < nblk; sb++) {
-                        const int32_t *f = tr->fl[tr->cur] + sb * BS;
-                        const int32_t nf = tr->cnt[tr->cur][sb];
-                        for (int32_t e = 0; e < nf; e++) {
-                            const int64_t j = f[e];
-                            const int64_t d = rr_delta(c, tr->x[j]);
-                            const int own = j >= i0 && j < i1;
-                            /* the column words of a later flip: random
-                             * columns miss the caches, and this block's
-                             * update of one column is too short to hide it */
-                            if (c->hb && e + RR_PREFETCH_FLIPS < nf)
-                                __builtin_prefetch(J->bin_cols + f[e + RR_PREFETCH_FLIPS] * W +
-                                                   (i0 >> 6));
-                            if (c->hb) {
-                                c->K->colupd(J->bin_cols + j * W, i0, i1, d, tr->ab);
-                                if (own)
-                                    tr->ab[j] -= d;
+                    const int32_t *f = tr->fl[tr->cur];
+                    for (int64_t e = 0; e < tr->nfl; e++) {
+                        const int64_t j = f[e];
+                        const int64_t d = rr_delta(c, tr->x[j]);
+                        const int own = j >= i0 && j < i1;
+                        if (c->hb && pq < nI) {
+                            const uint64_t *col = J->bin_cols + T[I[pq]].fl[T[I[pq]].cur][pe] * W;
+                            for (int64_t w = i0 >> 6; w <= (i1 - 1) >> 6; w += 8)
+                                __builtin_prefetch(col + w);
+                            __builtin_prefetch(col + ((i1 - 1) >> 6));
+                            if (++pe == T[I[pq]].nfl) {
+                                pe = 0;
+                                while (++pq < nI && T[I[pq]].nfl == 0)
+                                    ;
                             }
-                            if (c->hd) {
-                                c->K->daxpy(J->dense_cols + j * n, i0, i1, d, tr->ad);
-                                if (own)
-                                    tr->ad[j] -= (int64_t)J->dense_cols[j * n + j] * d;
-                            }
+                        }
+                        if (c->hb) {
+                            c->K->colupd(J->bin_cols + j * W, i0, i1, d, tr->ab);
+                            if (own)
+                                tr->ab[j] -= d;
+                        }
+                        if (c->hd) {
+                            c->K->daxpy(J->dense_cols + j * n, i0, i1, d, tr->ad);
+                            if (own)
+                                tr->ad[j] -= (int64_t)J->dense_cols[j * n + j] * d;
                         }
                     }
                 }
@@ -446,17 +455,19 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
         for (int64_t q = 0; q < nA; q++) {
             rr_sync_traj *tr = &T[A[q]];
             const int nx = 1 - tr->cur;
+            /* one list of this step's flips: the block segments moved down
+             * in order (each lands at or below where it starts) */
+            int32_t *fx = tr->fl[nx];
             int64_t flips = 0;
-            for (int64_t blk = 0; blk < nblk; blk++)
+            for (int64_t blk = 0; blk < nblk; blk++) {
+                memmove(fx + flips, fx + blk * BS, sizeof(int32_t) * (size_t)tr->cnt[nx][blk]);
                 flips += tr->cnt[nx][blk];
+            }
+            tr->nfl = flips;
             /* recomputing M costs about as much as n/2 flips */
             tr->lr_full = 2 * flips > n;
-            if (c->hl)
-                for (int64_t blk = 0; blk < nblk; blk++) {
-                    const int32_t *f = tr->fl[nx] + blk * BS;
-                    for (int32_t e = 0; e < tr->cnt[nx][blk]; e++)
-                        tr->msum += rrnn_lr_dtotal(c, f[e], rr_delta(c, tr->xn[f[e]]));
-                }
+            for (int64_t e = 0; c->hl && e < flips; e++)
+                tr->msum += rrnn_lr_dtotal(c, fx[e], rr_delta(c, tr->xn[fx[e]]));
             if (glauber) {
                 /* commit even an unchanged state: the flip lists must be this
                  * step's (empty) ones */
