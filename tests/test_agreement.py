@@ -299,3 +299,33 @@ def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation, c_ba
             np.testing.assert_array_equal(got.states, ref.states, err_msg=msg)
             np.testing.assert_array_equal(got.steps, ref.steps, err_msg=msg)
             np.testing.assert_array_equal(got.period, ref.period, err_msg=msg)
+
+
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
+def test_c_incremental_sync_steps_agree_at_every_simd_level(monkeypatch, activation, c_backend):
+    """Sync trajectories that start a few units away from a fixed point, so most steps flip
+    fewer than W units and update the fields column by column (several columns per call,
+    flips in several row blocks and trajectories): states, steps and periods equal the numpy
+    reference at every SIMD level and thread count."""
+    n, batch = 1500, 12
+    J = couplings.binary(n, seed=8, backend="numpy")
+    low = -1 if activation == "sign" else 0
+    kw = dict(activation=activation, self_coupling=0.9)
+    rng = np.random.default_rng(9)
+    s0 = rng.choice([low, 1], size=(batch, n)).astype(np.int8)
+    fixed = rrnn.simulate(J, s0, max_steps=200, backend="numpy", **kw)
+    assert fixed.converged.sum() >= batch // 2        # the test needs near-fixed starts
+    s = fixed.states.copy()
+    for b in range(batch):                            # 3 to 20 units knocked over
+        idx = rng.choice(n, size=3 + b * 17 // batch, replace=False)
+        s[b, idx] = np.where(s[b, idx] == 1, low, 1)
+    ref = rrnn.simulate(J, s, max_steps=50, backend="numpy", **kw)
+    assert ref.steps.max() >= 2
+    for level in _simd_levels(c_backend):
+        monkeypatch.setenv("RRNN_SIMD", level)
+        for threads in (1, 2):
+            msg = f"{level}, {threads} threads"
+            got = rrnn.simulate(J, s, max_steps=50, backend="c", n_threads=threads, **kw)
+            np.testing.assert_array_equal(got.states, ref.states, err_msg=msg)
+            np.testing.assert_array_equal(got.steps, ref.steps, err_msg=msg)
+            np.testing.assert_array_equal(got.period, ref.period, err_msg=msg)
