@@ -56,9 +56,16 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
     const int64_t cv = c.hb ? cnt[v] : 0, cm = m >= 0 ? cnt[m] : 0;
     if (c.hb && !c.hd && !c.hs && !c.hl && !and_mode) {
         /* the common case (binary couplings, +-1 states) without the
-         * per-unit branches of the general loop below */
-        for (int64_t i = i0; i < i1; i++)
-            rr_put(&out, i, rrnn_field(&c, n - x[i] - 2 * pv[i - prow0], 0, 0, 0, x[i], bias[i]));
+         * per-unit branches of the general loop below: the accumulators of
+         * up to 256 units, then their fields or next states in SIMD */
+        int64_t acc[256];
+        for (int64_t a = i0; a < i1; a += 256) {
+            const int64_t e = a + 256 < i1 ? a + 256 : i1;
+            for (int64_t i = a; i < e; i++)
+                acc[i - a] = n - x[i] - 2 * pv[i - prow0];
+            c.K->next_bin(acc, x + a, bias + a, c.bs, self, out.act == RRNN_ACT_SIGN, 0, e - a,
+                          out.next ? out.next + a : NULL, out.fields ? out.fields + a : NULL);
+        }
         return;
     }
     int64_t lr[64]; /* low-rank accumulators of units i0 + 64 k ... */

@@ -152,11 +152,11 @@ struct rrnn_kernels {
      * popcount(row[w] XOR packed[b * W + w]) for every b < batch. */
     void (*plain_row)(const uint64_t *row, int64_t W, const uint64_t *packed, int64_t batch,
                       int64_t n, int64_t i, int64_t *out);
-    /* xn[i] = sign or heaviside of ab[i] bs + self x[i] + bias[i] for i in
-     * [i0, i1) (rrnn_field with only the bit-packed term); sign selects
-     * +-1 over {0, 1}. */
+    /* xn[i] = sign or heaviside of h = ab[i] bs + self x[i] + bias[i] for i
+     * in [i0, i1) (rrnn_field with only the bit-packed term); sign selects
+     * +-1 over {0, 1}.  With hout not NULL: hout[i] = h instead. */
     void (*next_bin)(const int64_t *ab, const int8_t *x, const double *bias, double bs,
-                     double self, int sign, int64_t i0, int64_t i1, int8_t *xn);
+                     double self, int sign, int64_t i0, int64_t i1, int8_t *xn, double *hout);
 };
 
 RRNN_HIDDEN const rrnn_kernels *rrnn_kernels_for(int simd);

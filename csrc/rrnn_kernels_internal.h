@@ -1287,13 +1287,13 @@ static const uint32_t rk_next_lut[2][16] = {RK_NX16(0), RK_NX16(-1)};
 #undef RK_NX
 #endif
 
-/* xn[i] = activation(h_i) for i in [i0, i1), with h_i = ab[i] bs + self x[i]
- * + bias[i]: rrnn_field's double operations in its order, for couplings
- * with only the bit-packed term (sign >= 0 gives the same answer for its
- * leading 0.0 +, which only turns -0.0 into +0.0).  |ab[i]| < 2^51. */
+/* xn[i] = activation(h_i) for i in [i0, i1), or hout[i] = h_i when hout is
+ * not NULL, with h_i = 0.0 + ab[i] bs + self x[i] + bias[i]: rrnn_field's
+ * double operations in its order, for couplings with only the bit-packed
+ * term.  |ab[i]| < 2^51. */
 RK_TGT static void RK_SFX(rk_next_bin)(const int64_t *ab, const int8_t *x, const double *bias,
                                        double bs, double self, int sign, int64_t i0,
-                                       int64_t i1, int8_t *xn)
+                                       int64_t i1, int8_t *xn, double *hout)
 {
     int64_t i = i0;
 #if RK_LEVEL >= 1
@@ -1311,19 +1311,27 @@ RK_TGT static void RK_SFX(rk_next_bin)(const int64_t *ab, const int8_t *x, const
         int32_t x4;
         memcpy(&x4, x + i, 4);
         const __m256d xd = _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(x4)));
-        __m256d h = _mm256_mul_pd(d, vbs);
+        __m256d h = _mm256_add_pd(zero, _mm256_mul_pd(d, vbs));
         h = _mm256_add_pd(h, _mm256_mul_pd(vself, xd));
         h = _mm256_add_pd(h, _mm256_loadu_pd(bias + i));
+        if (hout != NULL) {
+            _mm256_storeu_pd(hout + i, h);
+            continue;
+        }
         const int m = _mm256_movemask_pd(_mm256_cmp_pd(h, zero, _CMP_GE_OQ));
         memcpy(xn + i, &lut[m], 4);
     }
 #endif
     const int8_t lo = sign ? (int8_t)-1 : (int8_t)0;
     for (; i < i1; i++) {
-        double h = (double)ab[i] * bs;
+        double h = 0.0;
+        h += (double)ab[i] * bs;
         h += self * (double)x[i];
         h += bias[i];
-        xn[i] = h >= 0.0 ? (int8_t)1 : lo;
+        if (hout != NULL)
+            hout[i] = h;
+        else
+            xn[i] = h >= 0.0 ? (int8_t)1 : lo;
     }
 }
 

@@ -129,7 +129,7 @@ static int32_t rr_next_block(const rrnn_ctx *c, double self, int64_t i0, int64_t
     if (cc.hb && !cc.hd && !cc.hs && !cc.hl) {
         /* the common case (random binary networks) in SIMD, then the flips,
          * usually few, found 8 units at a time */
-        cc.K->next_bin(ab, x, bias, cc.bs, self, sign, i0, i1, xn);
+        cc.K->next_bin(ab, x, bias, cc.bs, self, sign, i0, i1, xn, NULL);
         int64_t i = i0;
         for (; i + 8 <= i1; i += 8) {
             uint64_t a, b;
