@@ -405,11 +405,12 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                         const int64_t d = rr_delta(c, tr->x[j]);
                         const int own = j >= i0 && j < i1;
                         if (c->hb && pq < nI) {
-                            const uint64_t *col = J->bin_cols + T[I[pq]].fl[T[I[pq]].cur][pe] * W;
+                            const rr_sync_traj *pt = &T[I[pq]];
+                            const uint64_t *col = J->bin_cols + pt->fl[pt->cur][pe] * W;
                             for (int64_t w = i0 >> 6; w <= (i1 - 1) >> 6; w += 8)
                                 __builtin_prefetch(col + w);
                             __builtin_prefetch(col + ((i1 - 1) >> 6));
-                            if (++pe == T[I[pq]].nfl) {
+                            if (++pe == pt->nfl) {
                                 pe = 0;
                                 while (++pq < nI && T[I[pq]].nfl == 0)
                                     ;
