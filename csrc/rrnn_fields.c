@@ -266,9 +266,13 @@ int rrnn_sync_step(const rrnn_couplings *J, const int8_t *states, int64_t batch,
     return rr_fields_batch(J, states, batch, bias, bias_stride, self_coupling, &sink, ex);
 }
 
-int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint64_t *packed,
-                      int64_t batch, int64_t *out, rrnn_exec ex)
+/* The argument checks of rrnn_xor_popcount and rrnn_xor_popcount_plain:
+ * RRNN_OK with *work set when there is something to count. */
+static int rr_check_popcount(const uint64_t *rows, int64_t n, int64_t words,
+                             const uint64_t *packed, int64_t batch, const int64_t *out,
+                             rrnn_exec ex, int *work)
 {
+    *work = 0;
     int st = rrnn_check_exec(ex);
     if (st != RRNN_OK)
         return st;
@@ -278,6 +282,17 @@ int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint
         return RRNN_OK;
     if (rows == NULL || packed == NULL || out == NULL)
         return RRNN_ERR_ARGUMENT;
+    *work = 1;
+    return RRNN_OK;
+}
+
+int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint64_t *packed,
+                      int64_t batch, int64_t *out, rrnn_exec ex)
+{
+    int work;
+    const int st = rr_check_popcount(rows, n, words, packed, batch, out, ex, &work);
+    if (st != RRNN_OK || !work)
+        return st;
     const rrnn_kernels *K = rrnn_kernels_for(ex.simd);
     const uint64_t **stp = rrnn_alloc(sizeof(uint64_t *) * (size_t)batch);
     int64_t **outp = rrnn_alloc(sizeof(int64_t *) * (size_t)batch);
@@ -314,15 +329,10 @@ int rrnn_xor_popcount(const uint64_t *rows, int64_t n, int64_t words, const uint
 int rrnn_xor_popcount_plain(const uint64_t *rows, int64_t n, int64_t words,
                             const uint64_t *packed, int64_t batch, int64_t *out, rrnn_exec ex)
 {
-    int st = rrnn_check_exec(ex);
-    if (st != RRNN_OK)
+    int work;
+    const int st = rr_check_popcount(rows, n, words, packed, batch, out, ex, &work);
+    if (st != RRNN_OK || !work)
         return st;
-    if (n < 0 || words < 0 || batch < 0)
-        return RRNN_ERR_ARGUMENT;
-    if (n == 0 || batch == 0)
-        return RRNN_OK;
-    if (rows == NULL || packed == NULL || out == NULL)
-        return RRNN_ERR_ARGUMENT;
     const rrnn_kernels *K = rrnn_kernels_for(ex.simd);
 #pragma omp parallel for schedule(static) num_threads(rrnn_nthreads(ex.n_threads))
     for (int64_t i = 0; i < n; i++)

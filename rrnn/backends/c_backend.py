@@ -251,28 +251,26 @@ def popcount_peak(rounds: int, n_threads: int = 1) -> tuple[int, int]:
     return int(ops[0]), int(out[0])
 
 
-def xor_popcount(rows: np.ndarray, packed: np.ndarray, n_threads: int = 1) -> np.ndarray:
-    """Raw batched kernel: out[b, i] = popcount(rows[i] ^ packed[b]), (batch, n) int64."""
+def _popcount_call(name: str, rows: np.ndarray, packed: np.ndarray, n_threads: int) -> np.ndarray:
+    """Calls ``rrnn_<name>`` (rows (n, words), packed (batch, words) uint64) into a new
+    (batch, n) int64 array."""
     keep: list = []
     n, words = rows.shape
     batch = packed.shape[0]
     out = np.empty((batch, n), dtype=np.int64)
-    _check(_lib.rrnn_xor_popcount(
+    _check(getattr(_lib, f"rrnn_{name}")(
         _ptr(rows, "uint64_t", np.uint64, keep), n, words,
         _ptr(packed, "uint64_t", np.uint64, keep), batch,
-        _ptr(out, "int64_t", np.int64, keep), _exec(n_threads)), "xor_popcount")
+        _ptr(out, "int64_t", np.int64, keep), _exec(n_threads)), name)
     return out
+
+
+def xor_popcount(rows: np.ndarray, packed: np.ndarray, n_threads: int = 1) -> np.ndarray:
+    """Raw batched kernel: out[b, i] = popcount(rows[i] ^ packed[b]), (batch, n) int64."""
+    return _popcount_call("xor_popcount", rows, packed, n_threads)
 
 
 def xor_popcount_plain(rows: np.ndarray, packed: np.ndarray, n_threads: int = 1) -> np.ndarray:
     """Benchmark baseline: :func:`xor_popcount` from the plain OpenMP loop (rows in parallel,
     then states, then words), compiled for the dispatched SIMD level without hand tuning."""
-    keep: list = []
-    n, words = rows.shape
-    batch = packed.shape[0]
-    out = np.empty((batch, n), dtype=np.int64)
-    _check(_lib.rrnn_xor_popcount_plain(
-        _ptr(rows, "uint64_t", np.uint64, keep), n, words,
-        _ptr(packed, "uint64_t", np.uint64, keep), batch,
-        _ptr(out, "int64_t", np.int64, keep), _exec(n_threads)), "xor_popcount_plain")
-    return out
+    return _popcount_call("xor_popcount_plain", rows, packed, n_threads)
