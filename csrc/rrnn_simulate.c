@@ -638,6 +638,30 @@ static void rr_overlaps_one(const rrnn_ctx *c, const int8_t *x, int32_t *M, int 
         rrnn_lr_overlaps(c, x, q * CH, (q + 1) * CH < p ? (q + 1) * CH : p, M);
 }
 
+/* The first position k' >= k of the update order perm whose unit would
+ * change, or n: rrnn_field with only the bit-packed term, from up-to-date
+ * accumulators ab.  Near convergence most units keep their state, and this
+ * loop, with few live values, runs several times faster than the general
+ * one (which then handles the unit at k'). */
+static int64_t rr_async_next_change(const rrnn_ctx *c, const int32_t *restrict perm, int64_t k,
+                                    const int64_t *restrict ab, const int8_t *restrict x,
+                                    const double *restrict bias)
+{
+    const int64_t n = c->n;
+    const double bs = c->bs, self = c->self;
+    const int8_t lo = c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
+    for (; k < n; k++) {
+        const int64_t i = perm[k];
+        double h = 0.0;
+        h += (double)ab[i] * bs;
+        h += self * (double)x[i];
+        h += bias[i];
+        if ((h >= 0.0 ? (int8_t)1 : lo) != x[i])
+            break;
+    }
+    return k;
+}
+
 /* One trajectory (batch row b), asynchronous sweeps in the orders of key;
  * Glauber updates with the noise of noise_key when glauber. */
 static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, int8_t *x,
@@ -654,6 +678,7 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
     const int8_t pv = rr_packval(c);
     const int8_t lo = c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
     const int64_t thr = rr_async_threshold(c);
+    const int bin_only = c->hb && !c->hd && !c->hs && !c->hl && !glauber;
     int32_t *perm = s->perm;
     int64_t *ab = s->ab, *ad = s->ad, *as = s->as;
     uint64_t *pk = s->pk;
@@ -691,6 +716,11 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
             glauber ? rrnn_stream_seed(noise_key, ((uint64_t)b << 32) | (uint64_t)t) : 0;
         int64_t changed = 0;
         for (int64_t k = 0; k < n; k++) {
+            if (bin_only && valid) {
+                k = rr_async_next_change(c, perm, k, ab, x, bias);
+                if (k == n)
+                    break;
+            }
             const int64_t i = perm[k];
             if (c->hl && k % RR_LR_WIN == 0) {
                 rr_lr_close(c, &win, M);
