@@ -54,7 +54,7 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
     const int64_t *restrict pv = c.hb ? pop + v * pstride : NULL;
     const int64_t *restrict pm = m >= 0 ? pop + m * pstride : NULL;
     const int64_t cv = c.hb ? cnt[v] : 0, cm = m >= 0 ? cnt[m] : 0;
-    if (c.hb && !c.hd && !c.hs && !c.hl && !and_mode) {
+    if (rrnn_binary_only(&c) && !and_mode) {
         /* the common case (binary couplings, +-1 states) without the
          * per-unit branches of the general loop below: the accumulators of
          * up to 256 units, then their fields or next states in SIMD */

@@ -95,6 +95,13 @@ static inline int8_t rrnn_activate(double h, int act)
     return h >= 0.0 ? (int8_t)1 : (act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0);
 }
 
+/* Whether the couplings have only the bit-packed term (random binary
+ * networks): the case of the fast field loops (rrnn_kernels.next_bin). */
+static inline int rrnn_binary_only(const rrnn_ctx *c)
+{
+    return c->hb && !c->hd && !c->hs && !c->hl;
+}
+
 /* Glauber rule for unit i: whether it takes the high value, with u the
  * uniform of index i in the noise stream whose seed is s (rrnn_stream_seed).
  * The same float operations as numpy_ref.glauber_high; exp overflows to

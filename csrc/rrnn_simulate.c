@@ -126,25 +126,18 @@ static int32_t rr_next_block(const rrnn_ctx *c, double self, int64_t i0, int64_t
     cc.self = self;
     const int sign = cc.act == RRNN_ACT_SIGN;
     int32_t m = 0;
-    if (cc.hb && !cc.hd && !cc.hs && !cc.hl) {
+    if (rrnn_binary_only(&cc)) {
         /* the common case (random binary networks) in SIMD, then the flips,
          * usually few, found 8 units at a time */
         cc.K->next_bin(ab, x, bias, cc.bs, self, sign, i0, i1, xn, NULL);
-        int64_t i = i0;
-        for (; i + 8 <= i1; i += 8) {
-            uint64_t a, b;
-            memcpy(&a, x + i, 8);
-            memcpy(&b, xn + i, 8);
-            if (a == b)
+        for (int64_t i = i0; i < i1; i += 8) {
+            const int64_t e = i + 8 < i1 ? i + 8 : i1;
+            if (e - i == 8 && memcmp(x + i, xn + i, 8) == 0)
                 continue;
-            for (int64_t k = i; k < i + 8; k++) {
+            for (int64_t k = i; k < e; k++) {
                 f[m] = (int32_t)k;
                 m += xn[k] != x[k];
             }
-        }
-        for (; i < i1; i++) {
-            f[m] = (int32_t)i;
-            m += xn[i] != x[i];
         }
         return m;
     }
@@ -639,7 +632,7 @@ static void rr_overlaps_one(const rrnn_ctx *c, const int8_t *x, int32_t *M, int 
 }
 
 /* The first position k' >= k of the update order perm whose unit would
- * change, or n: rrnn_field with only the bit-packed term, from up-to-date
+ * change, or n, for couplings with only the bit-packed term and up-to-date
  * accumulators ab.  Near convergence most units keep their state, and this
  * loop, with few live values, runs several times faster than the general
  * one (which then handles the unit at k'). */
@@ -647,16 +640,15 @@ static int64_t rr_async_next_change(const rrnn_ctx *c, const int32_t *restrict p
                                     const int64_t *restrict ab, const int8_t *restrict x,
                                     const double *restrict bias)
 {
-    const int64_t n = c->n;
-    const double bs = c->bs, self = c->self;
-    const int8_t lo = c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
-    for (; k < n; k++) {
+    /* a local copy whose term flags the compiler sees as constants, so that
+     * rrnn_field reduces to the bit-packed term */
+    rrnn_ctx cc = *c;
+    cc.hb = 1;
+    cc.hd = cc.hs = cc.hl = 0;
+    const int8_t lo = rrnn_activate(-1.0, cc.act);
+    for (; k < cc.n; k++) {
         const int64_t i = perm[k];
-        double h = 0.0;
-        h += (double)ab[i] * bs;
-        h += self * (double)x[i];
-        h += bias[i];
-        if ((h >= 0.0 ? (int8_t)1 : lo) != x[i])
+        if ((rrnn_field(&cc, ab[i], 0, 0, 0, x[i], bias[i]) >= 0.0 ? (int8_t)1 : lo) != x[i])
             break;
     }
     return k;
@@ -678,7 +670,7 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
     const int8_t pv = rr_packval(c);
     const int8_t lo = c->act == RRNN_ACT_SIGN ? (int8_t)-1 : (int8_t)0;
     const int64_t thr = rr_async_threshold(c);
-    const int bin_only = c->hb && !c->hd && !c->hs && !c->hl && !glauber;
+    const int bin_only = rrnn_binary_only(c) && !glauber;
     int32_t *perm = s->perm;
     int64_t *ab = s->ab, *ad = s->ad, *as = s->as;
     uint64_t *pk = s->pk;
