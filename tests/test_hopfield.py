@@ -15,24 +15,10 @@ import pytest
 
 import rrnn
 from rrnn import backends, couplings, hopfield
-from rrnn.backends.base import OPTIONAL_FEATURES
 
 N = 83          # not a multiple of 64
 P = 7
 BATCH = 4
-
-
-@pytest.fixture(params=backends.BACKENDS)
-def any_backend(request):
-    """Every registered backend that implements the low-rank term and Glauber
-    updates (the others are skipped with the reason)."""
-    module, reason = backends.load(request.param)
-    if module is None:
-        pytest.skip(f"backend {request.param!r} unavailable: {reason}")
-    missing = backends.missing_features(module, OPTIONAL_FEATURES)
-    if missing:
-        pytest.skip(f"backend {request.param!r} does not implement {', '.join(missing)} yet")
-    return module
 
 
 def _hebbian(n, p, seed):
@@ -96,13 +82,6 @@ def test_hebbian_in_a_sum(any_backend, rng):
     assert isinstance(both, couplings.HebbianCouplings) and both.p == P + 3
 
 
-def _c_or_skip():
-    module, reason = backends.load("c")
-    if module is None:
-        pytest.skip(f"c backend unavailable: {reason}")
-    return module
-
-
 # p > 64 and not a multiple of 64 (full and partial words of the transpose);
 # n over one block of units of the C kernels.
 J_WIDE = _hebbian(1100, 130, 8)
@@ -111,10 +90,10 @@ J_WIDE = _hebbian(1100, 130, 8)
 @pytest.mark.parametrize("update", ["sync", "async"])
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
 @pytest.mark.parametrize("beta", [None, 1.5])
-def test_c_lowrank_many_patterns_every_simd_level_and_thread_count(monkeypatch, update,
+def test_c_lowrank_many_patterns_every_simd_level_and_thread_count(c_backend, monkeypatch, update,
                                                                    activation, beta):
     """C against the reference at p = 130, n = 1100: each SIMD level, 1 and 2 threads."""
-    module = _c_or_skip()
+    module = c_backend
     rng = np.random.default_rng(zlib.crc32(f"{update}/{activation}/{beta}".encode()))
     low = -1 if activation == "sign" else 0
     s0 = np.where(rng.random((3, J_WIDE.n)) < 0.5, 1, low).astype(np.int8)
@@ -136,9 +115,9 @@ def test_c_lowrank_many_patterns_every_simd_level_and_thread_count(monkeypatch, 
 
 
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
-def test_c_lowrank_fixed_point_count_every_simd_level(monkeypatch, activation):
+def test_c_lowrank_fixed_point_count_every_simd_level(c_backend, monkeypatch, activation):
     """Exhaustive counts with the low-rank term alone (integer test) and in a sum."""
-    module = _c_or_skip()
+    module = c_backend
     J = _hebbian(16, 70, 3)
     mixed = J + couplings.binary(16, seed=1, backend="numpy")
     for jd in (0.0, 0.3):
@@ -156,10 +135,10 @@ def test_c_lowrank_fixed_point_count_every_simd_level(monkeypatch, activation):
                                            backend="c") == want_mixed
 
 
-def test_c_glauber_large_beta_and_bad_beta(rng):
+def test_c_glauber_large_beta_and_bad_beta(c_backend, rng):
     """exp overflows to inf at large beta*|h| (the low value), as in the reference;
     the C core refuses a negative or NaN beta."""
-    module = _c_or_skip()
+    module = c_backend
     s0 = rng.choice([-1, 1], size=(BATCH, N))
     for update in ("sync", "async"):
         kwargs = dict(update=update, beta=1e4, seed=6, max_steps=5, field=0.01)
@@ -295,7 +274,6 @@ def test_bad_input():
 
 def test_backend_without_lowrank_refuses_or_is_skipped(monkeypatch):
     """A backend lacking a feature: an explicit request raises, auto skips it."""
-    from rrnn import backends
     module, _ = backends.load("numba")
     monkeypatch.setattr(module, "FEATURES", frozenset())
     with pytest.raises(NotImplementedError, match="lowrank"):
