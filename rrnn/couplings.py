@@ -348,6 +348,8 @@ def binary(n: int, seed=0, *, backend: str | None = None, n_threads: int | None 
     """
     n = check_n(n)
     n_threads = check_n_threads(n_threads)
+    # one SeedSequence: with seed=None the stored entropy must be the one drawn
+    seed = rrandom.as_seed_sequence(seed)
     memory.require(n * n_words(n) * 8, f"binary(n={n})")
     key = rrandom.derive_key(seed, rrandom.PURPOSE_COUPLINGS)
     module = backends.get(backend)
@@ -379,6 +381,7 @@ def gaussian(n: int, seed=0, std: float | None = None) -> DenseCouplings:
         std = 1.0 / math.sqrt(n)
     if not (isinstance(std, (int, float, np.floating, np.integer)) and math.isfinite(std) and std > 0):
         raise ValueError(f"std: expected a finite number > 0, got {std!r}")
+    seed = rrandom.as_seed_sequence(seed)     # one draw of entropy for seed=None
     memory.require(4 * n * n + 64 * min(n, 1 << 16) * 64, f"gaussian(n={n})")
     key = rrandom.derive_key(seed, rrandom.PURPOSE_COUPLINGS)
     bound = _GAUSSIAN_BOUND * float(std)

@@ -141,6 +141,9 @@ def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     upd = check_update(update)
     max_steps = check_int(max_steps, "max_steps", minimum=0, maximum=MAX_STEPS_LIMIT)
     beta = check_beta(beta)
+    # validated even where unused (zero-temperature sync), and resolved once so
+    # that with seed=None the orders, the noise and the stored entropy agree
+    seed = rrandom.as_seed_sequence(seed)
     batch = states.shape[0]
     # Accumulators, snapshots and output, plus transposes not built yet.
     memory.require(J.transpose_nbytes() + batch * J.n * 40,

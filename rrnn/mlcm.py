@@ -648,14 +648,16 @@ class MLCM:
                              f"input_patch for real-valued inputs")
         return X
 
-    def _check_validation(self, validation_data):
+    def _check_validation(self, validation_data, n_features, classes):
+        # called with the training set's width and classes, before the network
+        # is allocated, so bad validation data fails before any long work
         if validation_data is None:
             return None
         try:
             Xv, yv = validation_data
         except (TypeError, ValueError):
             raise TypeError("validation_data: expected a pair (X_val, y_val)") from None
-        Xv, yv = check_xy(Xv, yv, self.n_features_in_, self.classes_, "X_val", "y_val")
+        Xv, yv = check_xy(Xv, yv, n_features, classes, "X_val", "y_val")
         return self._check_states(Xv, "X_val"), yv
 
     def _with_threads(self, fn, *args):
@@ -688,6 +690,7 @@ class MLCM:
         X, y = check_xy(X, y)
         X = self._check_states(X)
         classes = np.unique(y)
+        validation = self._check_validation(validation_data, X.shape[1], classes)
         data_hash = _hash_data(X, y)
         resumed = False
         if checkpoint is not None and Path(checkpoint).exists():
@@ -707,7 +710,6 @@ class MLCM:
         if not resumed:
             self._initialise(X.shape[1], classes, X, yi)
         self.data_hash_ = data_hash
-        validation = self._check_validation(validation_data)
         while self.epochs_done_ < self.epochs:
             self._with_threads(self._epoch, X, yi, validation)
             if checkpoint is not None:
@@ -720,17 +722,18 @@ class MLCM:
         first = not hasattr(self, "_J")
         if first:
             self._cfg = self._resolve()
-            X, y = check_xy(X, y)
-            n_features, classes = X.shape[1], np.unique(y if classes is None else classes)
+            n_features, classes = None, (None if classes is None else np.unique(classes))
         else:
             n_features, classes = self.n_features_in_, self.classes_
         # every check before the first call allocates the network
         X, y = check_xy(X, y, n_features, classes)
+        if classes is None:
+            classes = np.unique(y)
         X = self._check_states(X)
+        validation = self._check_validation(validation_data, X.shape[1], classes)
         if first:
-            self._initialise(n_features, classes, X, encode(y, classes))
+            self._initialise(X.shape[1], classes, X, encode(y, classes))
             self.data_hash_ = "partial_fit"
-        validation = self._check_validation(validation_data)
         self._with_threads(self._epoch, X, encode(y, self.classes_), validation)
         return self
 

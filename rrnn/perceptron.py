@@ -99,7 +99,7 @@ def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name
     if classes is not None:
         bad = ~np.isin(y, classes)
         if bad.any():
-            raise ValueError(f"{name_y}: label {y[bad][0]!r} is not one of the classes "
+            raise ValueError(f"{name_y}: label {y[bad][0].tolist()!r} is not one of the classes "
                              f"{list(np.asarray(classes).tolist())}")
     return Xf, y
 

@@ -95,3 +95,20 @@ def test_plain_array_is_accepted_as_dense(rng):
     r1 = rrnn.simulate(m, s0, backend="numpy")
     r2 = rrnn.simulate(couplings.dense(m), s0, backend="numpy")
     np.testing.assert_array_equal(r1.states, r2.states)
+
+
+def test_unseeded_draws_are_repeated_by_their_stored_entropy():
+    """seed=None draws fresh entropy once: the stored ``seed_entropy`` repeats the
+    couplings, the async orders and the Glauber noise exactly."""
+    for make in (lambda s: couplings.binary(70, seed=s), lambda s: couplings.gaussian(70, seed=s)):
+        J = make(None)
+        again = make(J.seed_entropy)
+        assert np.array_equal(J.to_dense(), again.to_dense())
+        assert not np.array_equal(J.to_dense(), make(None).to_dense())
+    J = couplings.binary(70, seed=1)
+    s0 = np.where(np.random.default_rng(2).random((3, 70)) < 0.5, 1, -1).astype(np.int8)
+    for kwargs in (dict(update="async", max_steps=3), dict(update="sync", beta=0.5, max_steps=5)):
+        first = rrnn.simulate(J, s0, seed=None, backend="numpy", **kwargs)
+        again = rrnn.simulate(J, s0, seed=first.seed_entropy, backend="numpy", **kwargs)
+        assert np.array_equal(first.states, again.states), kwargs
+        assert np.array_equal(first.steps, again.steps), kwargs

@@ -657,6 +657,23 @@ def test_real_inputs_need_input_weights(data):
     assert w.predict(grey).shape == y.shape
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_bad_validation_data_is_refused_before_the_network_exists(data, method):
+    """Validation data is checked with the training data, before the couplings are
+    allocated: the model stays unfitted and a checkpoint is not written."""
+    X, y = data
+    bad = [((X[:, :-1], y), r"X_val: expected %d features" % X.shape[1]),
+           ((X, y + M), r"y_val: label %d is not one of the classes" % (y[0] + M)),
+           ((X,), r"validation_data: expected a pair")]
+    for validation, message in bad:
+        m = tiny()
+        with pytest.raises((ValueError, TypeError), match=message):
+            getattr(m, method)(X, y, validation_data=validation)
+        assert not hasattr(m, "_J"), validation
+        with pytest.raises(RuntimeError, match="not fitted"):
+            m.predict(X)
+
+
 def test_perceptron_baseline(data, tmp_path):
     X, y = data
     # a linearly separable problem is learned by both rules

@@ -91,6 +91,8 @@ def test_bad_scalars_and_vectors(J, s0):
         rrnn.simulate(J, s0, n_threads=0, backend="numpy")
     with pytest.raises(ValueError, match="seed: expected an int >= 0"):
         rrnn.simulate(J, s0, update="async", seed=-3, backend="numpy")
+    with pytest.raises(TypeError, match="seed: expected an int >= 0, a numpy.random.SeedSequence"):
+        rrnn.simulate(J, s0, update="sync", seed=1.5, backend="numpy")   # unused, still checked
 
 
 def test_sync_step_and_local_fields_validate_like_simulate(J, s0):
