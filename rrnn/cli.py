@@ -7,15 +7,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
 
 def _sizes(text: str) -> list[int]:
+    # float() first so that 1e5 is accepted; 20.7, inf and nan are not integers
     try:
-        return [int(float(x)) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
+        values = None
+    if values is None or not all(math.isfinite(v) and v.is_integer() for v in values):
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    return [int(v) for v in values]
 
 
 def _draws(text: str):
@@ -83,7 +88,7 @@ def main(argv=None) -> int:
             show_config()
             return 0
         return _run_scan(args)
-    except (ValueError, TypeError, MemoryError) as exc:
+    except (ValueError, TypeError, MemoryError, OSError, RuntimeError) as exc:
         print(f"rrnn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

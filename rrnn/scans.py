@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from . import couplings, storage
-from ._validation import check_int, check_n_threads, check_real, check_update
-from .self_coupling import bisect_draw, initial_states, summarize
+from . import backends, couplings, storage
+from ._validation import check_int, check_n_threads, check_update
+from .self_coupling import bisect_draw, check_bisection, initial_states, scan_nbytes, summarize
 
 KIND = "critical_self_coupling_scan"
 
@@ -67,18 +67,23 @@ def run_critical_scan(path, sizes, *, draws=None, inits: int = 16, max_steps: in
     -------
     rrnn.storage.ResultFile
     """
+    if np.ndim(sizes) != 1:
+        raise TypeError(f"sizes: expected a sequence of network sizes, got {sizes!r}")
     sizes = [check_int(n, "sizes", minimum=2) for n in sizes]
     if not sizes:
         raise ValueError("sizes: expected at least one network size")
     inits = check_int(inits, "inits", minimum=1)
-    max_steps = check_int(max_steps, "max_steps", minimum=1)
     check_update(update)
-    tol = check_real(tol, "tol")
+    max_steps, tol, jd_start = check_bisection(max_steps, tol, jd_start)
     seed = check_int(seed, "seed", minimum=0)
     n_threads = check_n_threads(n_threads)
+    backends.get(backend)                   # an unknown backend fails before the file exists
     if draws is None:
         per_n = {n: default_draws(n) for n in sizes}
     elif isinstance(draws, dict):
+        missing = [n for n in sizes if n not in draws]
+        if missing:
+            raise ValueError(f"draws: expected a count for every size; missing {missing}")
         per_n = {n: check_int(draws[n], f"draws[{n}]", minimum=1) for n in sizes}
     else:
         d = check_int(draws, "draws", minimum=1)
@@ -87,7 +92,7 @@ def run_critical_scan(path, sizes, *, draws=None, inits: int = 16, max_steps: in
                   update=update, tol=tol, seed=seed, jd_start=jd_start)
     # Refuse sizes that cannot fit before any work starts.
     for n in sizes:
-        couplings.memory.require(2 * n * ((n + 63) // 64) * 8, f"critical scan at n={n}")
+        couplings.memory.require(scan_nbytes(n, inits), f"critical scan at n={n}, inits={inits}")
     result = storage.ResultFile(path, KIND, config, extra_attrs=dict(
         backend=backend or "auto", n_threads=n_threads, seed_entropy=seed))
     done = result.done()

@@ -19,7 +19,7 @@ import numpy as np
 from . import couplings
 from . import random as rrandom
 from ._validation import check_int, check_n, check_real, check_update
-from .dynamics import simulate
+from .dynamics import MAX_STEPS_LIMIT, simulate
 
 
 def draw_seed(seed, draw: int) -> np.random.SeedSequence:
@@ -33,6 +33,26 @@ def initial_states(n: int, count: int, seed) -> np.ndarray:
     key = rrandom.derive_key(seed, rrandom.PURPOSE_STATES)
     gen = np.random.Generator(np.random.Philox(key=key))
     return np.where(gen.random((count, n)) < 0.5, 1, -1).astype(np.int8)
+
+
+def check_bisection(max_steps, tol, jd_start) -> tuple[int, float, float]:
+    """Validate the bisection parameters of :func:`bisect_draw` (shared by every
+    public entry point, so a bad value fails before any coupling is drawn)."""
+    max_steps = check_int(max_steps, "max_steps", minimum=1, maximum=MAX_STEPS_LIMIT)
+    tol = check_real(tol, "tol")
+    if tol <= 0:
+        raise ValueError(f"tol: expected a number > 0, got {tol}")
+    jd_start = check_real(jd_start, "jd_start")
+    if jd_start <= 0:
+        raise ValueError(f"jd_start: expected a number > 0, got {jd_start}")
+    return max_steps, tol, jd_start
+
+
+def scan_nbytes(n: int, inits: int) -> int:
+    """Peak memory of bisecting one draw: the packed matrix and its transpose,
+    and per state the int8 states plus what :func:`rrnn.simulate` allocates
+    (40 bytes per unit)."""
+    return 2 * n * ((n + 63) // 64) * 8 + inits * n * 41
 
 
 def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync",
@@ -83,9 +103,12 @@ def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync
             raise RuntimeError("bisect_draw: no convergence even with J_D above the "
                                "trivial bound sqrt(n); is max_steps too small?")
         pending = failed
-    # Bisection on the rows whose bracket is still wide.
+    # Bisection on the rows whose bracket is still wide.  A bracket of two
+    # neighbouring floats cannot be split (the midpoint equals an end), so it
+    # ends there even if tol is below the float spacing.
     while True:
-        active = np.flatnonzero(hi - lo > tol)
+        mid_all = 0.5 * (lo + hi)
+        active = np.flatnonzero((hi - lo > tol) & (mid_all > lo) & (mid_all < hi))
         if on_round is not None:
             on_round(active.size)
         if active.size == 0:
@@ -133,14 +156,10 @@ def critical_self_coupling(n: int, *, matrices: int, inits: int, max_steps: int 
     n = check_n(n)
     matrices = check_int(matrices, "matrices", minimum=1)
     inits = check_int(inits, "inits", minimum=1)
-    check_int(max_steps, "max_steps", minimum=1)
     check_update(update)
-    tol = check_real(tol, "tol")
-    if tol <= 0:
-        raise ValueError(f"tol: expected a number > 0, got {tol}")
-    jd_start = check_real(jd_start, "jd_start")
-    if jd_start <= 0:
-        raise ValueError(f"jd_start: expected a number > 0, got {jd_start}")
+    max_steps, tol, jd_start = check_bisection(max_steps, tol, jd_start)
+    couplings.memory.require(scan_nbytes(n, inits),
+                             f"critical_self_coupling(n={n}, inits={inits})")
     out = np.empty((matrices, inits))
     for m in range(matrices):
         ds = draw_seed(seed, m)

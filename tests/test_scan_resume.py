@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from rrnn import storage
+import rrnn
+from rrnn import scans, storage
 
 ARGS = ["scan", "--sizes", "60,90", "--draws", "3", "--inits", "4", "--max-steps", "150",
         "--tol", "0.01", "--backend", "numpy", "--threads", "1", "--no-progress"]
@@ -90,3 +91,36 @@ def test_option_added_later_at_its_default_resumes(tmp_path):
         storage.ResultFile(out, "kind", {"a": 1, "b": [0.5, 2], "new": "random"})
     with pytest.raises(ValueError, match="holds a different run"):
         storage.ResultFile(out, "kind", {"a": 2, "b": [0.5, 2]}, defaults={"a": 2})
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(tol=0.0), "tol: expected a number > 0, got 0.0"),
+    (dict(jd_start=-1.0), "jd_start: expected a number > 0, got -1.0"),
+    (dict(max_steps=1 << 40), "max_steps: expected an int <= 4294967295"),
+    (dict(backend="bogus"), "backend: unknown backend 'bogus'"),
+    (dict(draws={30: 1}), r"draws: expected a count for every size; missing \[20\]"),
+    (dict(inits=10**12), r"critical scan at n=20, inits=1000000000000 needs about 820.00 TB"),
+])
+def test_bad_scan_arguments_fail_before_the_file_exists(tmp_path, bad, message):
+    """Every argument is checked before the result file is created, so the corrected
+    command is not refused as "a different run" (and tol = 0 cannot bisect forever)."""
+    out = tmp_path / "scan.h5"
+    kwargs = dict(draws=1, inits=2, progress=False)
+    kwargs.update(bad)
+    with pytest.raises((ValueError, MemoryError), match=message):
+        scans.run_critical_scan(out, [20], **kwargs)
+    assert not out.exists()
+
+
+def test_bisection_ends_when_tol_is_below_the_float_spacing():
+    """A bracket of two neighbouring floats cannot be split: with tol below the
+    float spacing the bisection stops there, at a J_D that converges while the
+    float just below it does not."""
+    from rrnn.self_coupling import bisect_draw, initial_states
+    J = rrnn.couplings.binary(30, seed=4, backend="numpy")
+    s0 = initial_states(30, 3, seed=5)
+    hi, _ = bisect_draw(J, s0, tol=1e-300, backend="numpy")
+    at = rrnn.simulate(J, s0, self_coupling=hi, backend="numpy")
+    below = rrnn.simulate(J, s0, self_coupling=np.nextafter(hi, 0.0), backend="numpy")
+    assert at.converged.all()
+    assert not below.converged.any()
