@@ -672,4 +672,6 @@ def hebbian(patterns) -> HebbianCouplings:
         bad = tuple(int(k) for k in np.argwhere(~ok)[0])
         raise ValueError(f"patterns: values must be +1 or -1; found {arr[bad].item()!r} "
                          f"at index {bad}")
-    return HebbianCouplings(np.ascontiguousarray(arr, dtype=np.int8))
+    # a copy: the couplings (and their cached transpose) must not change when
+    # the caller later edits its array
+    return HebbianCouplings(np.array(arr, dtype=np.int8, order="C"))

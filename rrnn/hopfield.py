@@ -25,11 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
-from . import memory
+from . import backends, memory
 from . import random as rrandom
-from ._validation import check_int, check_n, check_real
+from .backends.base import ACTIVATIONS
+from ._validation import check_int, check_n, check_real, check_states
 from .couplings import HebbianCouplings, as_couplings
 from .dynamics import local_fields, simulate
+
+_SIGN = ACTIVATIONS["sign"]     # Hopfield states are +-1
 
 #: Labels of :func:`classify`.
 RETRIEVAL, COMPLEMENT, MIXTURE, OTHER = 0, 1, 2, 3
@@ -83,16 +86,12 @@ def _patterns_of(J_or_patterns) -> np.ndarray:
     if xi.ndim != 2:
         raise ValueError(f"patterns: expected a (p, n) array or HebbianCouplings, "
                          f"got shape {xi.shape}")
-    return xi
+    return check_states(xi, xi.shape[1], _SIGN, "patterns")
 
 
 def _as_states(s, n: int, name: str = "s") -> np.ndarray:
-    arr = np.asarray(s)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != n:
-        raise ValueError(f"{name}: expected shape ({n},) or (batch, {n}), got {np.shape(s)}")
-    return arr
+    """+-1 states (n,) or (batch, n), checked before any cast: (batch, n) int8."""
+    return check_states(s, n, _SIGN, name)
 
 
 def overlap_counts(J_or_patterns, s) -> np.ndarray:
@@ -154,11 +153,12 @@ def energy(J, s, backend: str | None = None) -> np.ndarray:
     """
     J = as_couplings(J)
     s = _as_states(s, J.n)
+    backends.get(backend)           # checked on every path, Hebbian included
     if isinstance(J, HebbianCouplings):
         M = overlap_counts(J, s)
         q = (M * M).sum(axis=1) - J.p * (s.astype(np.int64) ** 2).sum(axis=1)
         return -q / (2.0 * J.n)
-    h = local_fields(J, s.astype(np.int8), backend=backend)
+    h = local_fields(J, s, backend=backend)
     return -0.5 * np.einsum("bi,bi->b", s.astype(np.float64), h)
 
 
@@ -186,6 +186,7 @@ def noisy_cue(pattern, flip_fraction: float, count: int = 1, seed=0) -> np.ndarr
     xi = np.asarray(pattern)
     if xi.ndim != 1:
         raise ValueError(f"pattern: expected shape (n,), got {xi.shape}")
+    xi = check_states(xi, xi.shape[0], _SIGN, "pattern")[0]
     f = check_real(flip_fraction, "flip_fraction")
     if not 0.0 <= f <= 1.0:
         raise ValueError(f"flip_fraction: expected a number in [0, 1], got {f}")
@@ -193,7 +194,8 @@ def noisy_cue(pattern, flip_fraction: float, count: int = 1, seed=0) -> np.ndarr
     n = xi.shape[0]
     k = int(round(f * n))
     gen = np.random.Generator(np.random.Philox(rrandom.derive_key(seed, rrandom.PURPOSE_STATES)))
-    out = np.repeat(xi.astype(np.int8)[None, :], count, axis=0)
+    memory.require(count * n, f"noisy_cue(n={n}, count={count})")
+    out = np.repeat(xi[None, :], count, axis=0)
     for c in range(count):
         idx = gen.choice(n, size=k, replace=False)
         out[c, idx] *= -1
@@ -245,7 +247,11 @@ def retrieve(J: HebbianCouplings, cues, targets, *, max_steps: int = 100, seed=0
         raise TypeError(f"J: expected HebbianCouplings (rrnn.couplings.hebbian), "
                         f"got {type(J).__name__}")
     cues = _as_states(cues, J.n, "cues")
-    targets = np.broadcast_to(np.asarray(targets), (cues.shape[0],))
+    targets = np.asarray(targets)
+    if targets.ndim > 1 or (targets.ndim == 1 and targets.shape[0] != cues.shape[0]):
+        raise ValueError(f"targets: expected an index or shape ({cues.shape[0]},) (one per cue), "
+                         f"got shape {targets.shape}")
+    targets = np.broadcast_to(targets, (cues.shape[0],))
     if not np.issubdtype(targets.dtype, np.integer) or targets.min() < 0 or targets.max() >= J.p:
         raise ValueError(f"targets: expected pattern indices in [0, {J.p}), got {targets}")
     xi = J.patterns[targets].astype(np.int64)
@@ -266,9 +272,13 @@ def mixture_state(patterns, indices=(0, 1, 2), signs=(1, 1, 1)) -> np.ndarray:
     xi = _patterns_of(patterns)
     if len(indices) % 2 == 0 or len(indices) != len(signs):
         raise ValueError("mixture_state: expected an odd number of indices and one sign each")
+    indices = [check_int(k, "indices", minimum=0, maximum=xi.shape[0] - 1) for k in indices]
+    for sg in signs:
+        if isinstance(sg, (bool, np.bool_)) or sg not in (1, -1):
+            raise ValueError(f"signs: expected +1 or -1 each, got {sg!r}")
     total = np.zeros(xi.shape[1], dtype=np.int64)
     for k, sg in zip(indices, signs):
-        total += int(sg) * xi[int(k)].astype(np.int64)
+        total += int(sg) * xi[k].astype(np.int64)
     return np.where(total > 0, 1, -1).astype(np.int8)
 
 
@@ -294,6 +304,11 @@ def classify(m, retrieval_min: float = 0.8, mixture_range=(0.35, 0.65),
         (names in :data:`LABELS`).
     """
     m = np.atleast_2d(np.asarray(m, dtype=np.float64))
+    if m.ndim != 2 or m.shape[1] < 1:
+        raise ValueError(f"m: expected overlaps of shape (p,) or (batch, p) with p >= 1, "
+                         f"got shape {np.shape(m)}")
+    if not np.all(np.isfinite(m)):
+        raise ValueError("m: overlaps must be finite (found NaN or inf)")
     a = np.sort(np.abs(m), axis=1)[:, ::-1]
     out = np.full(m.shape[0], OTHER, dtype=np.int64)
     if m.shape[1] >= 3:
@@ -317,7 +332,9 @@ def unstable_units(J: HebbianCouplings, states, backend: str | None = None,
     -------
     ndarray (batch,) int64
     """
-    s = _as_states(states, J.n, "states").astype(np.int8)
+    if not isinstance(J, HebbianCouplings):
+        J = as_couplings(J)
+    s = _as_states(states, J.n, "states")
     h = local_fields(J, s, backend=backend, n_threads=n_threads)
     return (np.where(h >= 0, 1, -1) != s).sum(axis=1)
 

@@ -272,6 +272,51 @@ def test_bad_input():
         hopfield.retrieve(J_LR, J_LR.patterns[:1], P)
 
 
+def test_states_are_checked_before_any_cast():
+    """Values that an int8 cast would wrap (255 -> -1, 257 -> 1) or truncate
+    (0.7 -> 0) are refused by every helper, naming the value and where it is."""
+    wrapped = np.full(N, 255)
+    for call in (lambda: hopfield.energy(J_LR, wrapped), lambda: hopfield.energy(J_DENSE, wrapped),
+                 lambda: hopfield.unstable_units(J_LR, wrapped),
+                 lambda: hopfield.overlaps(J_LR, wrapped)):
+        with pytest.raises(ValueError, match=r"sign states must be -1 or 1; found 255 at index \(0, 0\)"):
+            call()
+    with pytest.raises(ValueError, match=r"pattern: sign states must be -1 or 1; found 300"):
+        hopfield.noisy_cue(np.array([300, -1]), 0.0)
+    with pytest.raises(ValueError, match=r"found 0.7"):
+        hopfield.noisy_cue([0.7, -1.0], 0.0)
+    with pytest.raises(ValueError, match=r"patterns: sign states must be -1 or 1; found nan"):
+        hopfield.overlaps(np.full((2, N), np.nan), np.ones(N))
+    with pytest.raises(TypeError, match="s: expected a numeric array"):
+        hopfield.energy(J_LR, np.array(["1"] * N))
+    with pytest.raises(ValueError, match="backend: unknown backend 'bogus'"):
+        hopfield.energy(J_LR, np.ones(N), backend="bogus")
+    with pytest.raises(ValueError, match=r"targets: expected an index or shape \(2,\)"):
+        hopfield.retrieve(J_LR, J_LR.patterns[:2], [0, 1, 2])
+    with pytest.raises(ValueError, match=r"indices: expected an int <= 6, got 7"):
+        hopfield.mixture_state(J_LR, indices=(0, 1, 7))
+    with pytest.raises(TypeError, match=r"indices: expected an int"):
+        hopfield.mixture_state(J_LR, indices=(0, 1, 1.9))
+    with pytest.raises(ValueError, match=r"signs: expected \+1 or -1 each, got 0"):
+        hopfield.mixture_state(J_LR, signs=(1, 0, 1))
+    with pytest.raises(ValueError, match="m: overlaps must be finite"):
+        hopfield.classify(np.array([[0.9, np.nan]]))
+
+
+def test_hebbian_keeps_its_own_copy_of_the_patterns():
+    """Editing the caller's array afterwards changes neither the couplings nor the
+    fields of any backend (the C backend caches a bit-packed transpose)."""
+    xi = hopfield.random_patterns(3, 40, seed=1)
+    J = couplings.hebbian(xi)
+    s = hopfield.random_patterns(2, 40, seed=2)
+    before = rrnn.local_fields(J, s, backend="numpy")
+    xi[0] *= -1
+    xi[1] = -xi[2]
+    np.testing.assert_array_equal(J.patterns, hopfield.random_patterns(3, 40, seed=1))
+    for backend in ("numpy", "numba", "c"):
+        np.testing.assert_array_equal(rrnn.local_fields(J, s, backend=backend), before)
+
+
 def test_backend_without_lowrank_refuses_or_is_skipped(monkeypatch):
     """A backend lacking a feature: an explicit request raises, auto skips it."""
     module, _ = backends.load("numba")
