@@ -22,6 +22,19 @@ def float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
 
 
+def check_unique_names(names, what: str) -> None:
+    """Units are stored under names made from rounded parameter values; two grid
+    points that round to one name would overwrite each other (and a resume would
+    skip the second), so such a grid is refused before any work."""
+    names = list(names)
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what}: two values give the same unit name {name!r}; "
+                             f"use values that differ in the stored digits")
+        seen.add(name)
+
+
 def progress(total: int, initial: int = 0, enabled: bool = True, unit: str = "unit"):
     return tqdm(total=total, initial=initial, disable=not enabled, unit=unit)
 

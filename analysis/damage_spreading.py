@@ -4,8 +4,10 @@ For each size N, coupling draw and J_D, a random state s and its copy with one
 unit flipped evolve side by side (rows of one batch, each with its J_D).
 The normalised Hamming distance d(t) = |s(t) != s'(t)| / N is recorded at
 checkpoints; sync dynamics are memoryless, so continuing a simulation from its
-final states is the same trajectory. In the frozen regime the damage heals
-(d -> 0); in the chaotic regime it spreads to a finite fraction.
+final states is the same trajectory (:func:`advance` steps a row on whose cycle
+``simulate`` detected early, so every row is compared at the same time). In the
+frozen regime the damage heals (d -> 0); in the chaotic regime it spreads to a
+finite fraction.
 
     python analysis/damage_spreading.py --out results/damage.h5
 """
@@ -25,6 +27,39 @@ from rrnn.self_coupling import initial_states
 from _common import pyplot, save_figure, common_arguments, float_list, int_list, progress
 
 KIND = "damage_spreading"
+
+
+def advance(J, states, jd_rows, steps, backend=None, n_threads=None) -> np.ndarray:
+    """The sync states exactly ``steps`` updates later, row by row.
+
+    ``simulate`` returns a row early when it reaches a fixed point (later
+    states are the same) or detects a cycle of period k (its state is then at
+    time ``res.steps``); a cycling row is stepped on by the remaining
+    ``(steps - res.steps) mod k`` updates with :func:`rrnn.sync_step`.
+
+    Parameters
+    ----------
+    states : ndarray (batch, n) int8
+    jd_rows : ndarray (batch,) float64
+        Self-coupling of each row.
+    steps : int >= 1
+
+    Returns
+    -------
+    ndarray (batch, n) int8
+    """
+    res = rrnn.simulate(J, states, self_coupling=jd_rows, max_steps=steps,
+                        backend=backend, n_threads=n_threads)
+    out = res.states
+    cycling = res.period >= 1
+    left = np.zeros(len(out), dtype=np.int64)
+    left[cycling] = (steps - res.steps[cycling]) % res.period[cycling]
+    while np.any(left > 0):
+        rows = np.flatnonzero(left > 0)
+        out[rows] = rrnn.sync_step(J, out[rows], self_coupling=jd_rows[rows],
+                                   backend=backend, n_threads=n_threads)
+        left[rows] -= 1
+    return out
 
 
 def run(args) -> storage.ResultFile:
@@ -53,9 +88,8 @@ def run(args) -> storage.ResultFile:
         distance = np.zeros((len(checkpoints), len(args.jd), args.pairs))
         t = 0
         for k, c in enumerate(checkpoints):
-            res = rrnn.simulate(J, states, self_coupling=jd_rows, max_steps=int(c - t),
-                                backend=args.backend, n_threads=args.threads)
-            states, t = res.states, int(c)
+            states = advance(J, states, jd_rows, int(c - t), args.backend, args.threads)
+            t = int(c)
             half = states.shape[0] // 2
             distance[k] = (states[:half] != states[half:]).mean(axis=1).reshape(len(args.jd), args.pairs)
         result.write_unit(f"n={n}/draw={d}", {"distance": distance},

@@ -35,7 +35,7 @@ import scipy.linalg
 
 from rrnn import memory, storage
 
-from _common import int_list, float_list, progress, pyplot, save_figure
+from _common import check_unique_names, int_list, float_list, progress, pyplot, save_figure
 from mlcm_baseline import DATASETS, load_data
 
 KIND = "kernel_ceiling"
@@ -99,8 +99,9 @@ def unit_name(m, ridge, bias):
 
 def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
-    result = storage.ResultFile(args.out, KIND, config)
     units = [(m, r, b) for m in args.train_sizes for r in args.ridge for b in args.bias]
+    check_unique_names((unit_name(*u) for u in units), "--train-sizes/--ridge/--bias")
+    result = storage.ResultFile(args.out, KIND, config)
     done = result.done()
     todo = [u for u in units if unit_name(*u) not in done]
     bar = progress(len(units), len(units) - len(todo), not args.no_progress, unit="fit")

@@ -30,7 +30,7 @@ from rrnn import datasets, storage
 from rrnn.mlcm import MLCM
 from rrnn.perceptron import Perceptron
 
-from _common import float_list, progress, save_figure
+from _common import check_unique_names, float_list, progress, save_figure
 from _mlp import BackpropMLP
 
 KIND = "mlcm_baseline"
@@ -189,16 +189,18 @@ def sln_names(rates):
     """Model name -> SLN learning rate: "sln" for a single rate, "sln_lr=<rate>" for several."""
     if len(rates) == 1:
         return {"sln": rates[0]}
-    return {f"sln_lr={r:g}": r for r in rates}
+    names = [f"sln_lr={r:g}" for r in rates]
+    check_unique_names(names, "--sln-lr")
+    return dict(zip(names, rates))
 
 
 def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
+    slns = sln_names(args.sln_lr)          # refuses rates that share a unit name
     result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults(),
                                 extra_attrs={"openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "")})
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
-    slns = sln_names(args.sln_lr)
     models = [*slns, "mlcm"] + (["mlp"] if args.mlp_hidden else [])
     units = [(d, m, i) for d in args.datasets for i in range(args.inits) for m in models]
     todo = [u for u in units if f"{u[0]}/{u[1]}/init={u[2]}" not in done]

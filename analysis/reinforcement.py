@@ -29,7 +29,7 @@ import rrnn
 from rrnn import storage
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, common_arguments, float_list, int_list, progress
+from _common import pyplot, save_figure, check_unique_names, common_arguments, float_list, int_list, progress
 
 KIND = "sparse_reinforcement_plane"
 
@@ -37,6 +37,7 @@ KIND = "sparse_reinforcement_plane"
 def run(args) -> storage.ResultFile:
     d_grid = np.round(np.linspace(args.d_min, args.d_max, args.d_points), 6)
     a_grid = np.round(np.linspace(args.a_min, args.a_max, args.a_points), 6)
+    check_unique_names((f"d={d:.4f}" for d in d_grid), "--d-min/--d-max/--d-points")
     config = dict(sizes=args.sizes, d_grid=d_grid.tolist(), a_grid=a_grid.tolist(),
                   draws=args.draws, inits=args.inits, max_steps=args.max_steps, seed=args.seed)
     result = storage.ResultFile(args.out, KIND, config, extra_attrs=dict(backend=args.backend or "auto"))
