@@ -79,7 +79,9 @@ def main(argv=None):
         bar.update(1)
     bar.close()
     units = storage.read_units(args.out)
-    ranked = sorted(units.values(), key=lambda u: -u["attrs"]["holdout_accuracy"])
+    # the grid's units only: "final" (the winner retrained) has a test accuracy instead
+    ranked = sorted((u for name, u in units.items() if name.startswith("cfg/")),
+                    key=lambda u: -u["attrs"]["holdout_accuracy"])
     for u in ranked[:10]:
         print(f"{100 * u['attrs']['holdout_accuracy']:.2f}%  {u['attrs']['params']}")
     if args.final and ranked:

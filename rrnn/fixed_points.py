@@ -16,7 +16,7 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from . import backends
+from . import backends, memory
 from ._validation import check_activation, check_n, check_n_threads, check_real, check_vector
 from .couplings import as_couplings
 
@@ -102,8 +102,11 @@ def annealed_log_fixed_points(n: int, self_coupling: float = 0.0) -> float:
     """
     n = check_n(n)
     jd = check_real(self_coupling, "self_coupling")
+    # the binomial sum holds a few float64 arrays of n entries
+    memory.require(48 * n, f"annealed_log_fixed_points(n={n})")
     p_plus, p_minus = _stability_probabilities(n, jd)
-    return n * math.log(p_plus + p_minus)
+    # below J_D = -(n-1)/sqrt(n) no unit is ever stable: no fixed points
+    return n * math.log(p_plus + p_minus) if p_plus + p_minus > 0.0 else -math.inf
 
 
 def annealed_entropy(self_coupling) -> np.ndarray:

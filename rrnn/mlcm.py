@@ -695,10 +695,10 @@ class MLCM:
         resumed = False
         if checkpoint is not None and Path(checkpoint).exists():
             other = MLCM.load(checkpoint)
-            if _canonical(other.get_params()) != _canonical(self.get_params()):
-                raise ValueError(f"checkpoint: {checkpoint} was written with other hyperparameters "
-                                 f"({_canonical(other.get_params())}); expected "
-                                 f"{_canonical(self.get_params())}. Remove it to start afresh")
+            differ = _differing_params(other.get_params(), self.get_params())
+            if differ:
+                raise ValueError(f"checkpoint: {checkpoint} was written with other hyperparameters: "
+                                 f"{'; '.join(differ)}. Remove it to start afresh")
             if other.data_hash_ != data_hash:
                 raise ValueError(f"checkpoint: {checkpoint} was written for other training data; "
                                  f"remove it to start afresh")
@@ -824,6 +824,18 @@ class MLCM:
             m.history_ = {k: [np.asarray(x) if np.ndim(x) else float(x) for x in v[()]]
                           for k, v in f["history"].items()}
         return m
+
+
+#: Parameters that do not change results (thread count, printing): a checkpoint
+#: resumes whatever they were when it was written.
+_RESULT_NEUTRAL_PARAMS = ("n_threads", "verbose")
+
+
+def _differing_params(stored, wanted) -> list[str]:
+    """"name: stored X, expected Y" for each result-relevant parameter that differs."""
+    a, b = json.loads(_canonical(stored)), json.loads(_canonical(wanted))
+    return [f"{k}: stored {a.get(k)!r}, expected {b.get(k)!r}" for k in sorted(set(a) | set(b))
+            if k not in _RESULT_NEUTRAL_PARAMS and a.get(k) != b.get(k)]
 
 
 def _canonical(params):

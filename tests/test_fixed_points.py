@@ -94,3 +94,14 @@ def test_count_rejects_large_n():
 
 def test_erf_limit_value():
     assert float(rrnn.annealed_entropy(1.0)) == pytest.approx(math.log(1 + special.erf(1 / math.sqrt(2))))
+
+
+def test_no_fixed_points_below_the_most_negative_field():
+    """Below J_D = -(n-1)/sqrt(n) no unit can be stable: the theory gives 0 (log -inf)
+    and so does exhaustive enumeration."""
+    n = 10
+    jd = -(n - 1) / math.sqrt(n) - 0.1
+    assert rrnn.annealed_fixed_points(n, jd) == 0.0
+    assert rrnn.annealed_log_fixed_points(n, jd) == -math.inf
+    assert rrnn.count_fixed_points(rrnn.couplings.binary(n, seed=1), self_coupling=jd,
+                                   backend="numpy") == 0

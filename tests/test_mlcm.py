@@ -275,11 +275,14 @@ def test_resumable_fit_equals_uninterrupted(data, tmp_path):
     part = tiny(epochs=3)
     part.epochs = 2                       # "interrupted" after two epochs
     part.fit(X, y, checkpoint=ck)
-    with pytest.raises(ValueError, match="other hyperparameters"):
+    with pytest.raises(ValueError, match="other hyperparameters: epochs: stored 2, expected 3. Remove"):
         tiny(epochs=3).fit(X, y, checkpoint=ck)
     resumed = tiny(epochs=2)
     resumed.fit(X, y, checkpoint=ck)      # nothing left to do: same state
     np.testing.assert_array_equal(resumed.couplings_, part.couplings_)
+    # the thread count and printing do not change results: such a run resumes too
+    other_threads = tiny(epochs=2, n_threads=1, verbose=True).fit(X, y, checkpoint=ck)
+    np.testing.assert_array_equal(other_threads.couplings_, part.couplings_)
     # a third epoch after the checkpoint gives the uninterrupted result
     again = MLCM.load(ck)
     again.set_params(epochs=3)
