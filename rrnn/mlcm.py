@@ -41,7 +41,7 @@ from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
 from .mlcm_inputs import imprinted_input_weights, random_input_weights
 from ._validation import check_int, check_real
-from .perceptron import (READOUTS, check_schedule, check_xy, encode, readout_step,
+from .perceptron import (READOUTS, check_schedule, check_validation_data, check_xy, encode, readout_step,
                          scheduled_rate, softmax)
 
 __all__ = ["MLCM", "UPDATES", "PROTOCOLS"]
@@ -651,14 +651,10 @@ class MLCM:
     def _check_validation(self, validation_data, n_features, classes):
         # called with the training set's width and classes, before the network
         # is allocated, so bad validation data fails before any long work
-        if validation_data is None:
+        validation = check_validation_data(validation_data, n_features, classes)
+        if validation is None:
             return None
-        try:
-            Xv, yv = validation_data
-        except (TypeError, ValueError):
-            raise TypeError("validation_data: expected a pair (X_val, y_val)") from None
-        Xv, yv = check_xy(Xv, yv, n_features, classes, "X_val", "y_val")
-        return self._check_states(Xv, "X_val"), yv
+        return self._check_states(validation[0], "X_val"), validation[1]
 
     def _with_threads(self, fn, *args):
         get, set_ = self._threads()

@@ -82,8 +82,9 @@ def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"{name_x}: expected a 2-d array (samples, features), got shape {X.shape}")
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise TypeError(f"{name_x}: expected numbers, got dtype {X.dtype}")
+    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)
+            or X.dtype == bool):
+        raise TypeError(f"{name_x}: expected real numbers, got dtype {X.dtype}")
     if X.shape[0] == 0:
         raise ValueError(f"{name_x}: expected at least one sample, got shape {X.shape}")
     Xf = np.ascontiguousarray(X, dtype=np.float32)
@@ -102,6 +103,18 @@ def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name
             raise ValueError(f"{name_y}: label {y[bad][0].tolist()!r} is not one of the classes "
                              f"{list(np.asarray(classes).tolist())}")
     return Xf, y
+
+
+def check_validation_data(validation_data, n_features: int, classes):
+    """``None`` or a pair (X_val, y_val) checked like the training data, with its
+    width and classes; returns the checked pair (or None)."""
+    if validation_data is None:
+        return None
+    try:
+        Xv, yv = validation_data
+    except (TypeError, ValueError):
+        raise TypeError("validation_data: expected a pair (X_val, y_val)") from None
+    return check_xy(Xv, yv, n_features, classes, "X_val", "y_val")
 
 
 def encode(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -173,33 +186,43 @@ class Perceptron:
         """Train for ``epochs`` epochs from scratch. X (n, d), y (n,)."""
         self._check_params()
         X, y = check_xy(X, y)
-        self.classes_ = np.unique(y)
-        self.n_features_in_ = X.shape[1]
-        self.seed_ = self._seed()
-        self.coef_ = np.zeros((len(self.classes_), X.shape[1]), dtype=np.float32)
-        self.history_ = {"train_accuracy": [], "val_accuracy": [], "seconds": []}
-        self.epochs_done_ = 0
+        classes = np.unique(y)
+        validation = check_validation_data(validation_data, X.shape[1], classes)
+        self._initialise(X.shape[1], classes)
         for _ in range(self.epochs):
-            self._epoch(X, y, validation_data)
+            self._epoch(X, y, validation)
         return self
 
     def partial_fit(self, X, y, classes=None, validation_data=None):
         """One epoch over (X, y); initialises on the first call (``classes`` needed then
         unless all classes are in y)."""
-        if not hasattr(self, "coef_"):
+        # everything is checked before the first call sets any attribute, so a
+        # failed first call leaves the model unfitted
+        first = not hasattr(self, "coef_")
+        if first:
             self._check_params()
-            X, y = check_xy(X, y)
-            self.classes_ = np.unique(y) if classes is None else np.unique(classes)
-            self.n_features_in_ = X.shape[1]
-            self.seed_ = self._seed()
-            self.coef_ = np.zeros((len(self.classes_), X.shape[1]), dtype=np.float32)
-            self.history_ = {"train_accuracy": [], "val_accuracy": [], "seconds": []}
-            self.epochs_done_ = 0
-        self._epoch(X, y, validation_data)
+            n_features, classes = None, (None if classes is None else np.unique(classes))
+        else:
+            n_features, classes = self.n_features_in_, self.classes_
+        X, y = check_xy(X, y, n_features, classes)
+        if classes is None:
+            classes = np.unique(y)
+        validation = check_validation_data(validation_data, X.shape[1], classes)
+        if first:
+            self._initialise(X.shape[1], classes)
+        self._epoch(X, y, validation)
         return self
 
-    def _epoch(self, X, y, validation_data):
-        X, y = check_xy(X, y, self.n_features_in_, self.classes_)
+    def _initialise(self, n_features, classes):
+        self.classes_ = classes
+        self.n_features_in_ = n_features
+        self.seed_ = self._seed()
+        self.coef_ = np.zeros((len(classes), n_features), dtype=np.float32)
+        self.history_ = {"train_accuracy": [], "val_accuracy": [], "seconds": []}
+        self.epochs_done_ = 0
+
+    def _epoch(self, X, y, validation):
+        """One epoch on checked data (see :func:`check_xy`)."""
         t0 = time.perf_counter()
         yi = encode(y, self.classes_)
         rng = np.random.default_rng(np.random.SeedSequence(
@@ -213,9 +236,14 @@ class Perceptron:
         self.history_["seconds"].append(time.perf_counter() - t0)
         n_eval = min(self.n_train_eval, len(X))
         self.history_["train_accuracy"].append(self.score(X[:n_eval], y[:n_eval]) if n_eval else np.nan)
-        self.history_["val_accuracy"].append(self.score(*validation_data) if validation_data else np.nan)
+        self.history_["val_accuracy"].append(self.score(*validation) if validation is not None else np.nan)
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("this Perceptron is not fitted yet: call fit or partial_fit first")
 
     def decision_function(self, X):
+        self._check_fitted()
         X, _ = check_xy(X, None, self.n_features_in_)
         return X @ self.coef_.T
 
@@ -224,19 +252,23 @@ class Perceptron:
         return softmax(self.decision_function(X).astype(np.float64))
 
     def predict(self, X):
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self.decision_function(X)          # checks first
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def score(self, X, y):
         """Mean accuracy."""
         return float(np.mean(self.predict(X) == np.asarray(y)))
 
     def save(self, path):
+        self._check_fitted()
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         with h5py.File(tmp, "w") as f:
             f.attrs["kind"] = "rrnn.Perceptron"
+            # numpy scalars (e.g. np.int64 batch sizes) as plain JSON numbers
             params = {k: getattr(self, k) for k in ("rule", "learning_rate", "lr_schedule", "margin",
                                                     "batch_size", "epochs", "n_train_eval")}
+            params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
             f.attrs["params"] = json.dumps(params)
             f.attrs["seed_entropy"] = str(self.seed_.entropy)
             f.attrs["seed_spawn_key"] = json.dumps(list(self.seed_.spawn_key))

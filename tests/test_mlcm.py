@@ -693,6 +693,28 @@ def test_perceptron_baseline(data, tmp_path):
         Perceptron(rule="hinge").fit(X, y)
 
 
+def test_perceptron_checks_everything_before_it_changes(data, tmp_path):
+    """Bad validation data, or labels outside the declared classes, fail before the
+    model is touched: it stays unfitted, and a corrected first call works."""
+    X, y = data
+    for call in (lambda p: p.fit(X, y, validation_data=(X[:, :-1], y)),
+                 lambda p: p.partial_fit(X, y, validation_data=(X,)),
+                 lambda p: p.partial_fit(X, y + M, classes=np.arange(M))):
+        p = Perceptron(epochs=1, random_state=0)
+        with pytest.raises((ValueError, TypeError), match="X_val|validation_data|y: label"):
+            call(p)
+        with pytest.raises(RuntimeError, match="Perceptron is not fitted yet"):
+            p.predict(X)
+        p.partial_fit(X, y + M, classes=np.arange(2 * M))      # now a valid first call
+        assert list(p.classes_) == list(range(2 * M))
+    with pytest.raises(TypeError, match="X: expected real numbers, got dtype complex128"):
+        Perceptron(epochs=1).fit(X * 1j, y)
+    # numpy scalars in the settings are saved as plain numbers
+    p = Perceptron(epochs=np.int64(1), batch_size=np.int64(4), learning_rate=np.float32(0.1))
+    p.fit(X, y).save(tmp_path / "np.h5")
+    np.testing.assert_array_equal(Perceptron.load(tmp_path / "np.h5").predict(X), p.predict(X))
+
+
 def test_spawned_seeds_give_different_initialisations(data):
     X, y = data
     a = tiny(random_state=np.random.SeedSequence(5, spawn_key=(0,))).fit(X, y)
