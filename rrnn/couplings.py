@@ -35,7 +35,21 @@ FIXED_POINT_BITS = 30
 _GAUSSIAN_BOUND = 8.6
 
 
-def quantize(values: np.ndarray, bound: float | None = None) -> tuple[np.ndarray, float]:
+#: Largest |coupling| exponent: the scale 2**-k and q * scale must stay normal doubles.
+_FIXED_POINT_EXPONENT_RANGE = (-990, 990)
+
+
+def check_fixed_point_bound(bound: float, name: str) -> None:
+    """Refuse a largest |value| whose fixed-point scale would under- or overflow."""
+    lo, hi = _FIXED_POINT_EXPONENT_RANGE
+    if bound != 0.0 and not (math.isfinite(bound) and lo < math.frexp(bound)[1] < hi):
+        raise ValueError(f"{name}: the largest |value| is {bound:g}; expected it between "
+                         f"2**{lo} and 2**{hi} (about 1e-298 and 1e298) so that the fixed-point "
+                         f"scale is a normal float64")
+
+
+def quantize(values: np.ndarray, bound: float | None = None,
+             name: str = "values") -> tuple[np.ndarray, float]:
     """Fixed-point form ``values ~= q * scale`` with ``scale`` a power of two.
 
     Parameters
@@ -56,6 +70,7 @@ def quantize(values: np.ndarray, bound: float | None = None) -> tuple[np.ndarray
         bound = float(np.max(np.abs(values))) if values.size else 0.0
     if bound == 0.0:
         return np.zeros(values.shape, dtype=np.int32), 1.0
+    check_fixed_point_bound(bound, name)
     exponent = math.frexp(bound)[1]          # bound < 2**exponent
     k = FIXED_POINT_BITS - exponent
     scale = math.ldexp(1.0, -k)
@@ -381,6 +396,9 @@ def gaussian(n: int, seed=0, std: float | None = None) -> DenseCouplings:
         std = 1.0 / math.sqrt(n)
     if not (isinstance(std, (int, float, np.floating, np.integer)) and math.isfinite(std) and std > 0):
         raise ValueError(f"std: expected a finite number > 0, got {std!r}")
+    if not 1e-290 <= std <= 1e290:
+        raise ValueError(f"std: expected a number in [1e-290, 1e290] (the fixed-point scale "
+                         f"must stay a normal float64), got {float(std):g}")
     seed = rrandom.as_seed_sequence(seed)     # one draw of entropy for seed=None
     memory.require(4 * n * n + 64 * min(n, 1 << 16) * 64, f"gaussian(n={n})")
     key = rrandom.derive_key(seed, rrandom.PURPOSE_COUPLINGS)
@@ -419,13 +437,15 @@ def dense(matrix) -> DenseCouplings:
     if not (np.issubdtype(m.dtype, np.floating) or np.issubdtype(m.dtype, np.integer)
             or m.dtype == bool):
         raise TypeError(f"matrix: expected real numbers, got dtype {m.dtype}")
-    m = m.astype(np.float64)
+    n = m.shape[0]
+    # a float64 copy, two float64 temporaries of quantize, the int32 result
+    memory.require(29 * n * n, f"dense(n={n})")
+    m = np.array(m, dtype=np.float64)            # a copy: the diagonal is cleared below
     if not np.all(np.isfinite(m)):
         bad = tuple(int(k) for k in np.argwhere(~np.isfinite(m))[0])
         raise ValueError(f"matrix: entries must be finite; found {m[bad]} at {bad}")
-    m = m.copy()
     np.fill_diagonal(m, 0.0)
-    q, scale = quantize(m)
+    q, scale = quantize(m, name="matrix")
     return DenseCouplings(q, scale)
 
 
@@ -457,9 +477,14 @@ def sparse(indptr, indices, values, n: int) -> SparseCouplings:
     if indptr.shape != (n + 1,):
         raise ValueError(f"indptr: expected shape ({n + 1},) for n={n}, got {indptr.shape}")
     nnz = indices.shape[0]
-    if indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0):
+    # neighbours compared directly: np.diff of unsigned pointers would wrap
+    # around instead of going negative
+    decreasing = np.flatnonzero(indptr[1:] < indptr[:-1])
+    if indptr[0] != 0 or indptr[-1] != nnz or decreasing.size:
+        i = int(decreasing[0]) if decreasing.size else -1
+        where = f"; indptr[{i + 1}] < indptr[{i}]" if decreasing.size else ""
         raise ValueError(f"indptr: expected non-decreasing pointers from 0 to nnz={nnz}, "
-                         f"got first={indptr[0]}, last={indptr[-1]}")
+                         f"got first={indptr[0]}, last={indptr[-1]}{where}")
     if values.shape != (nnz,):
         raise ValueError(f"values: expected shape ({nnz},) matching indices, got {values.shape}")
     if nnz and (indices.min() < 0 or indices.max() >= n):
@@ -481,7 +506,7 @@ def _sparse_from_scipy(m: sp.csr_matrix) -> SparseCouplings:
     m.setdiag(0)
     m.eliminate_zeros()
     m.sort_indices()
-    q, scale = quantize(m.data)
+    q, scale = quantize(m.data, name="values")
     out = sp.csr_matrix((q, m.indices, m.indptr), shape=m.shape)
     out.indptr = np.ascontiguousarray(out.indptr, dtype=np.int64)
     out.indices = np.ascontiguousarray(out.indices, dtype=np.int64)

@@ -144,3 +144,26 @@ def test_bad_simd_request(monkeypatch, J, s0, c_backend):
     monkeypatch.setenv("RRNN_SIMD", "sse9")
     with pytest.raises(ValueError, match="RRNN_SIMD: unknown level 'sse9'"):
         rrnn.simulate(J, s0, backend="c")
+
+
+def test_coupling_scales_and_pointers_out_of_range():
+    """Entries whose fixed-point scale would under- or overflow are refused instead of
+    becoming all zeros or garbage; unsigned row pointers that decrease are refused."""
+    with pytest.raises(ValueError, match=r"std: expected a number in \[1e-290, 1e290\]"):
+        couplings.gaussian(4, std=1e308)
+    with pytest.raises(ValueError, match=r"std: expected a number in \[1e-290, 1e290\]"):
+        couplings.gaussian(4, std=1e-320)
+    with pytest.raises(ValueError, match=r"matrix: the largest \|value\| is 9.99989e-321"):
+        couplings.dense([[0.0, 1e-320], [1e-320, 0.0]])
+    with pytest.raises(ValueError, match=r"values: the largest \|value\| is 1e\+300"):
+        couplings.sparse([0, 1, 1], [1], [1e300], 2)
+    with pytest.raises(ValueError, match=r"indptr: expected non-decreasing .*; indptr\[2\] < indptr\[1\]"):
+        couplings.sparse(np.array([0, 2, 1, 3], dtype=np.uint64), [0, 1, 2], [1.0, 1.0, 1.0], 3)
+
+
+def test_dense_refuses_a_matrix_whose_conversion_cannot_fit(monkeypatch):
+    """dense() needs a float64 copy and temporaries (about 29 bytes per entry): with
+    1 MB available a 300 x 300 matrix (2.6 MB) is refused with the estimate."""
+    monkeypatch.setattr(rrnn.memory, "available_bytes", lambda: 1_000_000)
+    with pytest.raises(MemoryError, match=r"dense\(n=300\) needs about 2.6"):
+        couplings.dense(np.zeros((300, 300), dtype=np.float32))
