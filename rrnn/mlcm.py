@@ -271,7 +271,8 @@ class MLCM:
         if c["async"] and c["wta"] is not None:
             raise ValueError(f"update: winner-takes-all is a whole-layer rule and needs a "
                              f"synchronous update, got update={self.update!r}")
-        c["t_max"] = check_int(self.max_steps, "max_steps", minimum=1)
+        # step counters are int32 in the kernels
+        c["t_max"] = check_int(self.max_steps, "max_steps", minimum=1, maximum=(1 << 31) - 1)
         c["eta"] = check_real(self.learning_rate, "learning_rate")
         if c["eta"] < 0:
             raise ValueError(f"learning_rate: expected a number >= 0, got {c['eta']}")
@@ -297,7 +298,8 @@ class MLCM:
             raise ValueError(f"init_scale: expected a number >= 0, got {c['scale']}")
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol: expected one of {PROTOCOLS}, got {self.protocol!r}")
-        c["clamp_steps"] = check_int(self.clamp_steps, "clamp_steps", minimum=1)
+        c["clamp_steps"] = check_int(self.clamp_steps, "clamp_steps", minimum=1,
+                                     maximum=(1 << 31) - 1)
         c["density"] = None
         if self.input_density is not None:
             p = check_real(self.input_density, "input_density")
@@ -323,6 +325,10 @@ class MLCM:
         c["K"] = None
         if self.connectivity is not None:
             c["K"] = check_int(self.connectivity, "connectivity", minimum=1, maximum=N - 1)
+            if c["async"]:
+                raise ValueError(f"update: asynchronous orders need dense couplings "
+                                 f"(connectivity=None), got update={self.update!r} with "
+                                 f"connectivity={c['K']}")
         check_int(self.n_train_eval, "n_train_eval", minimum=0)
         if self.n_threads is not None:
             check_int(self.n_threads, "n_threads", minimum=1)
@@ -458,10 +464,7 @@ class MLCM:
         conv = np.zeros(B, dtype=bool)
         if outf is None:
             outf = np.zeros((B, N), dtype=np.float32)
-        if c["async"]:
-            if not isinstance(self._J, Dense):
-                raise ValueError("update: asynchronous orders need dense couplings "
-                                 "(connectivity=None)")
+        if c["async"]:                   # dense couplings (checked in _resolve)
             perm = np.empty((B, L * N), dtype=np.int64)
             K.relax_async(S, H, xin, outf, self._J.Jt, np.float32(c["jd"]), c["lam_left"],
                           c["lam_right"], kappa, gamma, c["heaviside"], use_right, t_max,

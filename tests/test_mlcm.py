@@ -602,6 +602,11 @@ def test_published_protocol_and_perceptron_readout(data):
     (dict(readout_states="mixed"), r"readout_states: expected one of \('clamped', 'free'\), got 'mixed'"),
     (dict(batch_size=0), r"batch_size: expected an int >= 1, got 0"),
     (dict(max_steps=2.5), r"max_steps: expected an int, got 2.5"),
+    (dict(max_steps=1 << 31), r"max_steps: expected an int <= 2147483647, got 2147483648"),
+    (dict(protocol="published", clamp_steps=1 << 40), r"clamp_steps: expected an int <= 2147483647"),
+    (dict(connectivity=4, update="independent-async"),
+     r"update: asynchronous orders need dense couplings \(connectivity=None\), got "
+     r"update='independent-async' with connectivity=4"),
     (dict(connectivity=N), rf"connectivity: expected an int <= {N - 1}, got {N}"),
     (dict(activation="heaviside", sparsity=0.3, update="independent-async"), r"needs a synchronous"),
     (dict(self_coupling=float("nan")), r"self_coupling: expected a finite number, got nan"),
