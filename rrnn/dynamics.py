@@ -86,16 +86,24 @@ def _features(J, beta: float = math.inf) -> frozenset:
     return J.required_features() | extra
 
 
-def _prepare(J, s, self_coupling, field, threshold, activation, n_threads, state_name):
+def _prepare(J, s, self_coupling, field, threshold, activation, n_threads, state_name,
+             require):
+    """Validated inputs. ``require(J, batch, n_threads)`` checks the memory of the
+    call once the batch size is known from the shape of ``s``, before the states'
+    values are scanned (that scan and the copy take a few bytes per entry too)."""
     J = as_couplings(J)
     act = check_activation(activation)
+    n_threads = check_n_threads(n_threads)
+    shape = np.shape(s)
+    if len(shape) in (1, 2) and shape[-1] == J.n:
+        require(J, shape[0] if len(shape) == 2 else 1, n_threads)
     states = check_states(s, J.n, act, name=state_name)
     batch = states.shape[0]
     jd = check_self_coupling(self_coupling, batch)
     f = check_vector(field, "field", J.n, batch)
     th = check_vector(threshold, "threshold", J.n, batch)
     bias = np.ascontiguousarray(np.subtract(f, th))
-    return J, act, states, jd, bias, check_n_threads(n_threads)
+    return J, act, states, jd, bias, n_threads
 
 
 def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
@@ -136,18 +144,21 @@ def simulate(J, s0, *, self_coupling: float = 0.0, field=None, threshold=0.0,
     -------
     SimulationResult
     """
-    J, act, states, jd, bias, n_threads = _prepare(
-        J, s0, self_coupling, field, threshold, activation, n_threads, "s0")
     upd = check_update(update)
     max_steps = check_int(max_steps, "max_steps", minimum=0, maximum=MAX_STEPS_LIMIT)
     beta = check_beta(beta)
     # validated even where unused (zero-temperature sync), and resolved once so
     # that with seed=None the orders, the noise and the stored entropy agree
     seed = rrandom.as_seed_sequence(seed)
-    batch = states.shape[0]
-    # Accumulators, snapshots and output, plus transposes not built yet.
-    memory.require(J.transpose_nbytes() + batch * J.n * 40,
-                   f"simulate(n={J.n}, batch={batch})")
+
+    def require(J, batch, n_threads):
+        # accumulators, snapshots and output, the checks' temporaries (4 bytes
+        # per entry), plus transposes not built yet
+        memory.require(J.transpose_nbytes() + batch * J.n * 44,
+                       f"simulate(n={J.n}, batch={batch})")
+
+    J, act, states, jd, bias, n_threads = _prepare(
+        J, s0, self_coupling, field, threshold, activation, n_threads, "s0", require)
     module = backends.get(backend, require=_features(J, beta))
     finite = not math.isinf(beta)
     if upd == UPDATE_ASYNC or finite:
@@ -187,10 +198,12 @@ def _prepare_fields(what, out_bytes, J, s, self_coupling, field, threshold, acti
                     backend, n_threads):
     """Validated inputs of local_fields / sync_step, after the memory check; returns the
     backend module, the kernel couplings and what _prepare returns but J."""
+    def require(J, batch, n_threads):
+        memory.require(_fields_nbytes(J, batch, out_bytes, n_threads) + 4 * batch * J.n,
+                       f"{what}(n={J.n}, batch={batch})")
+
     J, act, states, jd, bias, n_threads = _prepare(
-        J, s, self_coupling, field, threshold, activation, n_threads, "s")
-    memory.require(_fields_nbytes(J, states.shape[0], out_bytes, n_threads),
-                   f"{what}(n={J.n}, batch={states.shape[0]})")
+        J, s, self_coupling, field, threshold, activation, n_threads, "s", require)
     module = backends.get(backend, require=_features(J))
     return module, J.kernel(need_cols=False), act, states, jd, bias, n_threads
 

@@ -117,15 +117,20 @@ def test_network_that_cannot_fit_is_refused_before_allocation():
 
 
 def test_fields_and_step_refuse_a_batch_that_cannot_fit(monkeypatch):
-    """The estimate is checked before the backend runs: with 5 MB available, 200 units x
-    2,000 states (about 5.9 MB with float64 fields) are refused; sync_step's int8 output
-    (about 3.1 MB) fits."""
+    """The estimate is checked before the states are even scanned: with 6 MB available,
+    200 units x 2,000 states (about 7.5 MB with float64 fields and the checks'
+    temporaries) are refused; sync_step's int8 output (about 4.7 MB) fits."""
     J = couplings.binary(200, seed=0, backend="numpy")
-    monkeypatch.setattr(rrnn.memory, "available_bytes", lambda: 5_000_000)
+    monkeypatch.setattr(rrnn.memory, "available_bytes", lambda: 6_000_000)
     s = np.ones((2_000, 200), dtype=np.int8)
-    with pytest.raises(MemoryError, match=r"local_fields\(n=200, batch=2000\) needs about 5.9"):
+    with pytest.raises(MemoryError, match=r"local_fields\(n=200, batch=2000\) needs about 7.5"):
         rrnn.local_fields(J, s, backend="numpy", n_threads=1)
     assert rrnn.sync_step(J, s, backend="numpy", n_threads=1).shape == (2_000, 200)
+    # refused from the shape alone: states that are not even valid are never scanned
+    with pytest.raises(MemoryError, match=r"local_fields\(n=200, batch=2000\)"):
+        rrnn.local_fields(J, np.full((2_000, 200), 7, dtype=np.int8), backend="numpy")
+    with pytest.raises(MemoryError, match=r"simulate\(n=200, batch=2000\)"):
+        rrnn.simulate(J, np.full((2_000, 200), 7, dtype=np.int8), backend="numpy")
 
 
 def test_bad_sparse_structure():
