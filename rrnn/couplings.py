@@ -541,12 +541,15 @@ def sparse_reinforcement(n: int, d: float, a: float, seed=None) -> SparseCouplin
         raise ValueError(f"d: expected a number in [0, 2], got {d!r}")
     if not (isinstance(a, (int, float, np.integer, np.floating)) and math.isfinite(a)):
         raise ValueError(f"a: expected a finite number, got {a!r}")
+    # row pointers (int64) and their copies in the CSR conversions: 32 bytes per
+    # unit, checked before the count (n * (n - 1) must also fit an int64)
+    memory.require(32 * (n + 1), f"sparse_reinforcement(n={n}, d={d})")
     key = rrandom.derive_key(seed, rrandom.PURPOSE_COUPLINGS)
     gen = np.random.Generator(np.random.Philox(key=key))
     mean = float(n) ** d
     slots = n * (n - 1)
     count = int(np.clip(np.rint(gen.normal(mean, 1.0 / math.sqrt(mean))), 0, slots))
-    memory.require(40 * count, f"sparse_reinforcement(n={n}, d={d})")
+    memory.require(40 * count + 32 * (n + 1), f"sparse_reinforcement(n={n}, d={d})")
     # Uniform off-diagonal positions without repetition: index k in [0, n(n-1))
     # maps to row k // (n-1) and the k % (n-1)-th column other than the row.
     k = gen.choice(slots, size=count, replace=False) if count < slots else np.arange(slots)

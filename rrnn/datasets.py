@@ -34,6 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import memory
+from ._validation import check_int, check_real
+
 __all__ = ["load_mnist", "load_fashion_mnist", "load", "read_idx", "binarize", "grey_levels", "pad",
            "random_projection", "DataUnavailableError", "DATASETS"]
 
@@ -187,6 +190,7 @@ def binarize(images: np.ndarray, threshold: int = 127) -> np.ndarray:
     -------
     ndarray, shape (n, prod(...)), int8 in {-1, +1}
     """
+    threshold = check_real(threshold, "threshold")
     flat = np.asarray(images).reshape(len(images), -1)
     return np.where(flat > threshold, 1, -1).astype(np.int8)
 
@@ -218,8 +222,10 @@ def pad(x: np.ndarray, n: int) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"x: expected a 2-d array (samples, features), got shape {x.shape}")
+    n = check_int(n, "n")
     if n < x.shape[1]:
         raise ValueError(f"n: expected an int >= the input dimension {x.shape[1]}, got {n}")
+    memory.require(x.shape[0] * n * x.dtype.itemsize, f"pad(samples={x.shape[0]}, n={n})")
     out = np.zeros((x.shape[0], n), dtype=x.dtype)
     out[:, :x.shape[1]] = x
     return out
@@ -243,6 +249,12 @@ def random_projection(x: np.ndarray, dim: int = PROJECTION_DIM, seed=PROJECTION_
     ndarray, shape (n, dim), int8 in {-1, +1}
     """
     x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"x: expected a 2-d array (samples, features), got shape {x.shape}")
+    dim = check_int(dim, "dim", minimum=1)
+    # the projection matrix (float64 draw, float32 copy), the products, the result
+    memory.require(12 * x.shape[1] * dim + 5 * x.shape[0] * dim,
+                   f"random_projection(d={x.shape[1]}, dim={dim})")
     rng = np.random.default_rng(seed)
     proj = rng.standard_normal((x.shape[1], dim)).astype(np.float32)
     return np.where(x @ proj >= 0, 1, -1).astype(np.int8)
@@ -275,10 +287,14 @@ def load(name: str, split: str = "train", data_dir=None, *, binary: bool = True,
     y : ndarray, shape (samples,), int64
         Labels 0..9.
     """
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"name: expected one of {', '.join(map(repr, DATASETS))}, got {name!r}")
-    if split not in _FILES:
+    if not isinstance(split, str) or split not in _FILES:
         raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir: expected a folder (str or Path), got {data_dir!r}")
+    if n is not None:
+        n = check_int(n, "n", minimum=1)
     folder = _locate(name, data_dir)
     if folder is None:
         if not download:

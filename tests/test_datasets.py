@@ -118,6 +118,23 @@ def test_bad_arguments():
         datasets.load_mnist("valid")
     with pytest.raises(ValueError, match="name: expected one of"):
         datasets.load("cifar")
+    with pytest.raises(ValueError, match=r"split: expected 'train' or 'test', got \['train'\]"):
+        datasets.load_mnist(["train"])
+    with pytest.raises(TypeError, match="data_dir: expected a folder"):
+        datasets.load_mnist(data_dir=5)
+    with pytest.raises(TypeError, match="n: expected an int, got 1000.0"):
+        datasets.load_mnist(n=1000.0)
+    with pytest.raises(TypeError, match="threshold: expected a real number, got 'a'"):
+        datasets.binarize(np.zeros((2, 3)), "a")
+    with pytest.raises(ValueError, match="dim: expected an int >= 1, got -1"):
+        datasets.random_projection(np.ones((2, 3)), dim=-1)
+    with pytest.raises(ValueError, match="n: expected an int >= the input dimension 3, got 2"):
+        datasets.pad(np.ones((2, 3)), 2)
+    # refused with the estimate, not by numpy's allocator
+    with pytest.raises(MemoryError, match=r"random_projection\(d=3, dim=1000000000000\) needs about"):
+        datasets.random_projection(np.ones((2, 3)), dim=10**12)
+    with pytest.raises(MemoryError, match=r"pad\(samples=2, n=1000000000000\) needs about"):
+        datasets.pad(np.ones((2, 3)), 10**12)
 
 
 real = pytest.mark.skipif(not (SHARED / "mnist").is_dir(),

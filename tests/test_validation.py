@@ -114,6 +114,9 @@ def test_network_that_cannot_fit_is_refused_before_allocation():
         couplings.binary(10_000_000)
     with pytest.raises(MemoryError, match=r"gaussian\(n=3000000\) needs about"):
         couplings.gaussian(3_000_000)
+    # the O(n) row pointers alone: refused before the entry count is drawn
+    with pytest.raises(MemoryError, match=r"sparse_reinforcement\(n=10000000000, d=0.5\) needs about 320.00 GB"):
+        couplings.sparse_reinforcement(10**10, 0.5, 0.5)
 
 
 def test_fields_and_step_refuse_a_batch_that_cannot_fit(monkeypatch):
