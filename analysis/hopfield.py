@@ -1,8 +1,8 @@
 """Hopfield networks at scale (thesis chapter 2): capacity, basins, mixtures, perfect recall.
 
 Four experiments, one HDF5 file each (``--out`` defaults to
-``results/hopfield_<part>.h5``), resumable unit by unit, figures drawn from the
-files only:
+``<out-dir>/hopfield_<part>.h5``, ``--out-dir`` to ``results``), resumable unit by
+unit, figures drawn from the files only:
 
 capacity   m(alpha): start the asynchronous zero-temperature dynamics from
            stored patterns, measure the final overlap with the pattern, for
@@ -419,7 +419,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("part", choices=PARTS + ("all",))
-    p.add_argument("--out", default=None, help="HDF5 path (default results/hopfield_<part>.h5)")
+    p.add_argument("--out", default=None, help="HDF5 path of one part (default <out-dir>/hopfield_<part>.h5)")
+    p.add_argument("--out-dir", default="results", help="folder of the default paths (default: %(default)s)")
     p.add_argument("--sizes", type=int_list, default=None)
     p.add_argument("--n", type=int, default=None, help="size for basins and mixtures")
     p.add_argument("--alphas", type=float_list, default=None)
@@ -434,14 +435,17 @@ def main(argv=None):
     p.add_argument("--plot-only", action="store_true")
     common_arguments(p)
     args = p.parse_args(argv)
+    if args.part == "all" and args.out is not None:
+        p.error("--out names one file; with 'all' each part is written to "
+                "<out-dir>/hopfield_<part>.h5 (use --out-dir)")
     parts = PARTS if args.part == "all" else (args.part,)
     for part in parts:
         pa = argparse.Namespace(**vars(args))
         for key, value in DEFAULTS[part].items():
             if getattr(pa, key, None) is None:
                 setattr(pa, key, value)
-        if pa.out is None or len(parts) > 1:
-            pa.out = f"results/hopfield_{part}.h5"
+        if pa.out is None:
+            pa.out = str(Path(args.out_dir) / f"hopfield_{part}.h5")
         t0 = time.perf_counter()
         path = Path(pa.out) if pa.plot_only else RUN[part](pa).path
         png = PLOT[part](path)
