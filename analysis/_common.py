@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -20,6 +22,23 @@ def float_list(text: str) -> list[float]:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+
+
+def run_main(main) -> None:
+    """Run a driver's ``main()`` as a command: an interrupt or a refused input
+    (bad argument, a file holding a different run, a network that will not fit,
+    missing data) prints one line instead of a traceback. Finished units are on
+    disk, so an interrupted run resumes when the same command is rerun."""
+    prog = Path(sys.argv[0]).name
+    try:
+        main()
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; finished units are saved, rerun the same command to resume",
+              file=sys.stderr)
+        sys.exit(130)
+    except (ValueError, MemoryError, FileNotFoundError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def check_unique_names(names, what: str) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from rrnn import storage
 
-from _common import float_list, progress, pyplot, save_figure
+from _common import float_list, progress, pyplot, save_figure, run_main
 from _mlp import BackpropMLP
 from mlcm_baseline import DATASETS, accuracy_band, ci95, history_arrays, load_data
 
@@ -113,4 +113,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

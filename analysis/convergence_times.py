@@ -25,7 +25,7 @@ import rrnn
 from rrnn import fits, storage
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, common_arguments, int_list, progress
+from _common import pyplot, save_figure, common_arguments, int_list, progress, run_main
 
 KIND = "convergence_times"
 
@@ -204,4 +204,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

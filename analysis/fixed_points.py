@@ -28,7 +28,7 @@ import rrnn
 from rrnn import storage
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, common_arguments, float_list, int_list, progress
+from _common import pyplot, save_figure, common_arguments, float_list, int_list, progress, run_main
 
 KIND = "fixed_points_and_cycles"
 
@@ -158,4 +158,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

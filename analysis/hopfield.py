@@ -36,7 +36,7 @@ from scipy import special
 import rrnn
 from rrnn import couplings, hopfield, storage
 
-from _common import common_arguments, float_list, int_list, progress, pyplot, save_figure
+from _common import common_arguments, float_list, int_list, progress, pyplot, save_figure, run_main
 
 PARTS = ("capacity", "basins", "mixtures", "perfect")
 _PART_ID = {name: k for k, name in enumerate(PARTS)}
@@ -459,4 +459,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -35,7 +35,7 @@ import scipy.linalg
 
 from rrnn import memory, storage
 
-from _common import check_unique_names, int_list, float_list, progress, pyplot, save_figure
+from _common import check_unique_names, int_list, float_list, progress, pyplot, save_figure, run_main
 from mlcm_baseline import DATASETS, load_data
 
 KIND = "kernel_ceiling"
@@ -184,4 +184,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -30,7 +30,7 @@ from rrnn import datasets, storage
 from rrnn.mlcm import MLCM
 from rrnn.perceptron import Perceptron
 
-from _common import check_unique_names, float_list, progress, save_figure
+from _common import check_unique_names, float_list, progress, save_figure, run_main
 from _mlp import BackpropMLP
 
 KIND = "mlcm_baseline"
@@ -317,4 +317,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

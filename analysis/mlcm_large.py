@@ -27,6 +27,7 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
+from _common import run_main
 from mlcm_baseline import history_arrays, load_data
 
 KIND = "mlcm_large"
@@ -75,4 +76,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -28,7 +28,7 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import float_list, progress, save_figure
+from _common import float_list, progress, save_figure, run_main
 from mlcm_baseline import (accuracy_band, ci95, history_arrays, load_data, mlcm_params, model_arguments,
                            model_defaults)
 
@@ -156,4 +156,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -26,7 +26,7 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import float_list, int_list, progress
+from _common import float_list, int_list, progress, run_main
 from mlcm_baseline import THESIS, THESIS_DATASETS, history_arrays, load_split
 
 KIND = "mlcm_tuning"
@@ -95,4 +95,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -29,7 +29,7 @@ import rrnn
 from rrnn import storage
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, check_unique_names, common_arguments, float_list, int_list, progress
+from _common import pyplot, save_figure, check_unique_names, common_arguments, float_list, int_list, progress, run_main
 
 KIND = "sparse_reinforcement_plane"
 
@@ -186,4 +186,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
