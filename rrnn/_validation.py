@@ -112,7 +112,7 @@ def check_states(s, n: int, activation: int, name: str = "s0") -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int8).copy()
 
 
-def check_vector(value, name: str, n: int, batch: int, default: float = 0.0) -> np.ndarray:
+def check_vector(value, name: str, n: int, batch: int | None, default: float = 0.0) -> np.ndarray:
     """A per-unit real input: None, a scalar, (n,) or (batch, n); finite.
 
     Returns
@@ -127,8 +127,23 @@ def check_vector(value, name: str, n: int, batch: int, default: float = 0.0) -> 
     arr = arr.astype(np.float64)
     if arr.ndim == 0:
         arr = np.full(n, float(arr), dtype=np.float64)
-    if arr.shape not in ((n,), (batch, n)):
-        raise ValueError(f"{name}: expected a scalar or shape ({n},) or ({batch}, {n}), got {arr.shape}")
+    allowed = ((n,),) if batch is None else ((n,), (batch, n))
+    if arr.shape not in allowed:
+        expected = " or ".join(map(str, allowed))
+        raise ValueError(f"{name}: expected a scalar or shape {expected}, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: values must be finite (found NaN or inf)")
     return np.ascontiguousarray(arr)
+
+
+def check_bias(field, threshold, n: int, batch: int | None) -> np.ndarray:
+    """``field - threshold`` of :func:`check_vector` inputs (``batch=None``: one
+    vector for every state); refuses a difference that overflows to inf."""
+    f = check_vector(field, "field", n, batch)
+    th = check_vector(threshold, "threshold", n, batch)
+    with np.errstate(over="ignore"):
+        bias = np.ascontiguousarray(np.subtract(f, th))
+    if not np.all(np.isfinite(bias)):
+        raise ValueError("field, threshold: field - threshold overflows float64 (values "
+                         "beyond about 1e308)")
+    return bias

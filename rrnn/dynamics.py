@@ -24,8 +24,8 @@ import numpy as np
 
 from . import backends, memory
 from . import random as rrandom
-from ._validation import (check_activation, check_int, check_n_threads, check_self_coupling,
-                          check_states, check_update, check_vector)
+from ._validation import (check_activation, check_bias, check_int, check_n_threads, check_self_coupling,
+                          check_states, check_update)
 from .backends.base import UPDATE_ASYNC
 from .couplings import as_couplings
 
@@ -100,9 +100,7 @@ def _prepare(J, s, self_coupling, field, threshold, activation, n_threads, state
     states = check_states(s, J.n, act, name=state_name)
     batch = states.shape[0]
     jd = check_self_coupling(self_coupling, batch)
-    f = check_vector(field, "field", J.n, batch)
-    th = check_vector(threshold, "threshold", J.n, batch)
-    bias = np.ascontiguousarray(np.subtract(f, th))
+    bias = check_bias(field, threshold, J.n, batch)
     return J, act, states, jd, bias, n_threads
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import special, stats
 
 from . import backends, memory
-from ._validation import check_activation, check_n, check_n_threads, check_real, check_vector
+from ._validation import check_activation, check_bias, check_n, check_n_threads, check_real
 from .couplings import as_couplings
 
 #: Largest n accepted by :func:`count_fixed_points` (2**n states).
@@ -50,10 +50,7 @@ def count_fixed_points(J, self_coupling: float = 0.0, *, field=None, threshold=0
         raise ValueError(f"J: exhaustive enumeration needs n <= {MAX_N} (2**n states), got n={J.n}")
     act = check_activation(activation)
     jd = check_real(self_coupling, "self_coupling")
-    bias = np.ascontiguousarray(check_vector(field, "field", J.n, 1)
-                                - check_vector(threshold, "threshold", J.n, 1))
-    if bias.ndim != 1:
-        raise ValueError(f"field, threshold: expected scalars or shape ({J.n},)")
+    bias = check_bias(field, threshold, J.n, None)
     n_threads = check_n_threads(n_threads)
     module = backends.get(backend, require=J.required_features())
     return int(module.count_fixed_points(J.kernel(need_cols=True, backend=module, n_threads=n_threads),

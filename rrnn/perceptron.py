@@ -87,8 +87,11 @@ def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name
         raise TypeError(f"{name_x}: expected real numbers, got dtype {X.dtype}")
     if X.shape[0] == 0:
         raise ValueError(f"{name_x}: expected at least one sample, got shape {X.shape}")
-    Xf = np.ascontiguousarray(X, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        Xf = np.ascontiguousarray(X, dtype=np.float32)
     if not np.all(np.isfinite(Xf)):
+        if np.all(np.isfinite(X)):
+            raise ValueError(f"{name_x}: values must fit float32 (|x| below about 3.4e38)")
         raise ValueError(f"{name_x}: values must be finite (found NaN or inf)")
     if n_features is not None and Xf.shape[1] != n_features:
         raise ValueError(f"{name_x}: expected {n_features} features (as in fit), got {Xf.shape[1]}")

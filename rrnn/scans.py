@@ -69,7 +69,9 @@ def run_critical_scan(path, sizes, *, draws=None, inits: int = 16, max_steps: in
     """
     if np.ndim(sizes) != 1:
         raise TypeError(f"sizes: expected a sequence of network sizes, got {sizes!r}")
-    sizes = [check_int(n, "sizes", minimum=2) for n in sizes]
+    # one canonical order: "1000,500" is the same scan as "500,1000", and a
+    # repeated size is computed once
+    sizes = sorted({check_int(n, "sizes", minimum=2) for n in sizes})
     if not sizes:
         raise ValueError("sizes: expected at least one network size")
     inits = check_int(inits, "inits", minimum=1)

@@ -123,9 +123,19 @@ class ResultFile:
                              f"file ({exc}); move it away or choose another path") from exc
         if kind != self.kind or config != self._as_stored(config):
             raise ValueError(
-                f"output file {str(self.path)!r} holds a different run (kind={kind!r}, "
-                f"config={config}); expected kind={self.kind!r}, config={_canonical(self.config)}. "
+                f"output file {str(self.path)!r} holds a different run ({self._differences(kind, config)}). "
                 f"Choose another path to start a new run, or rerun with the same arguments to resume")
+
+    def _differences(self, kind, stored) -> str:
+        """What differs between the file and this run, key by key where possible."""
+        if kind != self.kind:
+            return f"kind: stored {kind!r}, expected {self.kind!r}"
+        try:
+            old, new = json.loads(stored), json.loads(self._as_stored(stored))
+        except (TypeError, ValueError):
+            return f"config: stored {stored!r}, expected {_canonical(self.config)}"
+        return "; ".join(f"{k}: stored {old.get(k, '(absent)')!r}, expected {new.get(k, '(absent)')!r}"
+                         for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
 
     def _as_stored(self, stored: str | None) -> str:
         """This run's config in canonical form, without the keys that ``stored`` lacks
@@ -226,4 +236,6 @@ def read_units(path) -> dict[str, dict]:
 def read_config(path) -> tuple[str, dict]:
     """(kind, config) of an rrnn result file."""
     with h5py.File(path, "r") as f:
+        if "kind" not in f.attrs or "config" not in f.attrs:
+            raise ValueError(f"{path}: not an rrnn result file (no 'kind' and 'config' attributes)")
         return str(f.attrs["kind"]), json.loads(f.attrs["config"])

@@ -714,6 +714,8 @@ def test_perceptron_checks_everything_before_it_changes(data, tmp_path):
         assert list(p.classes_) == list(range(2 * M))
     with pytest.raises(TypeError, match="X: expected real numbers, got dtype complex128"):
         Perceptron(epochs=1).fit(X * 1j, y)
+    with pytest.raises(ValueError, match="X: values must fit float32"):
+        Perceptron(epochs=1).fit(np.full(X.shape, 1e300), y)
     # numpy scalars in the settings are saved as plain numbers
     p = Perceptron(epochs=np.int64(1), batch_size=np.int64(4), learning_rate=np.float32(0.1))
     p.fit(X, y).save(tmp_path / "np.h5")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import h5py
 import numpy as np
 import pytest
 
@@ -124,3 +125,16 @@ def test_bisection_ends_when_tol_is_below_the_float_spacing():
     below = rrnn.simulate(J, s0, self_coupling=np.nextafter(hi, 0.0), backend="numpy")
     assert at.converged.all()
     assert not below.converged.any()
+
+
+def test_sizes_in_another_order_or_repeated_are_the_same_scan(tmp_path):
+    out = tmp_path / "scan.h5"
+    kwargs = dict(draws=1, inits=2, progress=False, backend="numpy")
+    first = scans.run_critical_scan(out, [30, 20], **kwargs)
+    again = scans.run_critical_scan(out, [20, 30, 20], **kwargs)     # resumes: nothing to do
+    assert storage.read_config(out)[1]["sizes"] == [20, 30]
+    assert sorted(again.read_units()) == sorted(first.read_units()) and len(first.read_units()) == 2
+    with h5py.File(tmp_path / "plain.h5", "w"):
+        pass
+    with pytest.raises(ValueError, match=r"plain.h5: not an rrnn result file"):
+        storage.read_config(tmp_path / "plain.h5")

@@ -85,6 +85,10 @@ def test_bad_scalars_and_vectors(J, s0):
         rrnn.simulate(J, s0, self_coupling=float("nan"), backend="numpy")
     with pytest.raises(ValueError, match=r"field: expected a scalar or shape \(20,\)"):
         rrnn.simulate(J, s0, field=np.zeros(19), backend="numpy")
+    with pytest.raises(ValueError, match=r"field - threshold overflows float64"):
+        rrnn.simulate(J, s0, field=1e308, threshold=-1e308, backend="numpy")
+    with pytest.raises(ValueError, match=r"field: expected a scalar or shape \(20,\), got \(1, 20\)"):
+        rrnn.count_fixed_points(J, field=np.ones((1, 20)), backend="numpy")
     with pytest.raises(ValueError, match="threshold: values must be finite"):
         rrnn.simulate(J, s0, threshold=np.full(20, np.inf), backend="numpy")
     with pytest.raises(ValueError, match="n_threads: expected an int >= 1, got 0"):
