@@ -41,8 +41,8 @@ from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
 from .mlcm_inputs import imprinted_input_weights, random_input_weights
 from ._validation import check_int, check_real
-from .perceptron import (READOUTS, check_schedule, check_validation_data, check_xy, encode, readout_step,
-                         scheduled_rate, softmax)
+from .perceptron import (READOUTS, check_increment, check_schedule, check_validation_data, check_xy,
+                         encode, readout_step, scheduled_rate, softmax)
 
 __all__ = ["MLCM", "UPDATES", "PROTOCOLS"]
 
@@ -651,10 +651,8 @@ class MLCM:
                              f"input_patch for real-valued inputs")
         return X
 
-    def _check_validation(self, validation_data, n_features, classes):
-        # called with the training set's width and classes, before the network
-        # is allocated, so bad validation data fails before any long work
-        validation = check_validation_data(validation_data, n_features, classes)
+    def _check_validation_states(self, validation):
+        """Checked (X_val, y_val) or None, with X_val's states checked as X's."""
         if validation is None:
             return None
         return self._check_states(validation[0], "X_val"), validation[1]
@@ -689,7 +687,10 @@ class MLCM:
         X, y = check_xy(X, y)
         X = self._check_states(X)
         classes = np.unique(y)
-        validation = self._check_validation(validation_data, X.shape[1], classes)
+        # checked with the training set's width and classes, before the network
+        # is allocated, so bad validation data fails before any long work
+        validation = self._check_validation_states(
+            check_validation_data(validation_data, X.shape[1], classes))
         data_hash = _hash_data(X, y)
         resumed = False
         if checkpoint is not None and Path(checkpoint).exists():
@@ -721,15 +722,11 @@ class MLCM:
         first = not hasattr(self, "_J")
         if first:
             self._cfg = self._resolve()
-            n_features, classes = None, (None if classes is None else np.unique(classes))
-        else:
-            n_features, classes = self.n_features_in_, self.classes_
         # every check before the first call allocates the network
-        X, y = check_xy(X, y, n_features, classes)
-        if classes is None:
-            classes = np.unique(y)
+        X, y, classes, validation = check_increment(
+            X, y, classes, validation_data, None if first else (self.n_features_in_, self.classes_))
         X = self._check_states(X)
-        validation = self._check_validation(validation_data, X.shape[1], classes)
+        validation = self._check_validation_states(validation)
         if first:
             self._initialise(X.shape[1], classes, X, encode(y, classes))
             self.data_hash_ = "partial_fit"

@@ -120,6 +120,34 @@ def check_validation_data(validation_data, n_features: int, classes):
     return check_xy(Xv, yv, n_features, classes, "X_val", "y_val")
 
 
+def check_increment(X, y, classes, validation_data, fitted=None):
+    """The data of a ``partial_fit`` call, all checked before the model changes.
+
+    Parameters
+    ----------
+    X, y, validation_data : as in ``partial_fit``
+    classes : array_like or None
+        Classes declared on the first call (None: those of ``y``).
+    fitted : (n_features, classes) or None
+        Of a model already initialised (then ``classes`` is ignored).
+
+    Returns
+    -------
+    X : ndarray (n, d) float32
+    y : ndarray (n,)
+    classes : ndarray
+    validation : (X_val, y_val) or None
+    """
+    if fitted is None:
+        n_features, classes = None, (None if classes is None else np.unique(classes))
+    else:
+        n_features, classes = fitted
+    X, y = check_xy(X, y, n_features, classes)
+    if classes is None:
+        classes = np.unique(y)
+    return X, y, classes, check_validation_data(validation_data, X.shape[1], classes)
+
+
 def encode(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.searchsorted(classes, y).astype(np.int64)
 
@@ -204,13 +232,8 @@ class Perceptron:
         first = not hasattr(self, "coef_")
         if first:
             self._check_params()
-            n_features, classes = None, (None if classes is None else np.unique(classes))
-        else:
-            n_features, classes = self.n_features_in_, self.classes_
-        X, y = check_xy(X, y, n_features, classes)
-        if classes is None:
-            classes = np.unique(y)
-        validation = check_validation_data(validation_data, X.shape[1], classes)
+        X, y, classes, validation = check_increment(
+            X, y, classes, validation_data, None if first else (self.n_features_in_, self.classes_))
         if first:
             self._initialise(X.shape[1], classes)
         self._epoch(X, y, validation)
