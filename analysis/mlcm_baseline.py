@@ -49,6 +49,11 @@ THESIS = dict(n_layers=5, lambda_left=(6.0, 4.0, 4.0, 4.0, 4.0),
               lambda_out=12.0)
 
 
+def input_width(name) -> int:
+    """Features per sample of one of DATASETS (28 x 28 pixels, or the projection)."""
+    return datasets.PROJECTION_DIM if DATASETS[name][1] == "projected" else 28 * 28
+
+
 def load_split(name, split, data_dir=None):
     """(X, y) of one split of one of DATASETS: X (samples, features) +-1 int8, or float32
     grey levels (:func:`rrnn.datasets.grey_levels`); y (samples,) int64.
@@ -197,6 +202,8 @@ def sln_names(rates):
 def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
     slns = sln_names(args.sln_lr)          # refuses rates that share a unit name
+    for name in args.datasets:             # what fit would refuse, before the file exists
+        MLCM(**mlcm_params(args)).check(input_width(name))
     result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults(),
                                 extra_attrs={"openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "")})
     done = result.done()

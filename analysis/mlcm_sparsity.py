@@ -29,16 +29,23 @@ from rrnn import storage
 from rrnn.mlcm import MLCM
 
 from _common import float_list, progress, save_figure, run_main
-from mlcm_baseline import (accuracy_band, ci95, history_arrays, load_data, mlcm_params, model_arguments,
-                           model_defaults)
+from mlcm_baseline import (accuracy_band, ci95, history_arrays, input_width, load_data, mlcm_params,
+                           model_arguments, model_defaults)
 
 KIND = "mlcm_sparsity"
 DEFAULT_VALUES = {"threshold": [0.0, 0.025, 0.05, 0.1, 0.15, 0.2],
                   "wta": [0.5, 0.475, 0.45, 0.4, 0.35]}
 
 
+def _mode_params(args, value) -> dict:
+    """Heaviside units with a fixed threshold or a winner-takes-all sparsity of ``value``."""
+    return {"activation": "heaviside", ("threshold" if args.mode == "threshold" else "sparsity"): value}
+
+
 def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
+    for value in args.values:              # what fit would refuse, before the file exists
+        MLCM(**mlcm_params(args, **_mode_params(args, value))).check(input_width("mnist"))
     result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults())
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
@@ -51,9 +58,7 @@ def run(args) -> storage.ResultFile:
     for value, init in todo:
         bar.set_postfix_str(f"{args.mode}={value} init={init}")
         seed = np.random.SeedSequence(args.seed, spawn_key=(init,))
-        extra = {"activation": "heaviside"}
-        extra["threshold" if args.mode == "threshold" else "sparsity"] = value
-        model = MLCM(**mlcm_params(args, **extra), random_state=seed)
+        model = MLCM(**mlcm_params(args, **_mode_params(args, value)), random_state=seed)
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         model.fit(X, y, validation_data=(Xt, yt), checkpoint=ckpt_dir / f"{value}_init{init}.h5")

@@ -344,10 +344,13 @@ class MLCM:
 
     # ------------------------------------------------------------ state
 
-    def _initialise(self, n_features, classes, X=None, yi=None):
-        """Draw the network. X (n_samples, n_features) and yi (class indices) are the
-        training data, needed by ``input_init="imprint"``."""
-        c = self._cfg
+    def check(self, n_features: int) -> None:
+        """Raise what ``fit`` would raise before any work, for inputs of ``n_features``:
+        bad hyperparameters, inputs that do not fit, a network that will not fit in
+        memory. Builds nothing; drivers call it before they create a result file."""
+        self._check_network(self._resolve(), check_int(n_features, "n_features", minimum=1))
+
+    def _check_network(self, c, n_features):
         N, L = c["N"], c["L"]
         if not c["random_input"] and n_features > N:
             raise ValueError(f"X: {n_features} features do not fit in n_units={N} (inputs are "
@@ -360,6 +363,13 @@ class MLCM:
         memory.require(_footprint(c, n_features),
                        f"MLCM(n_units={N}, n_layers={L}, connectivity={c['K']}, "
                        f"batch_size={c['B']})")
+
+    def _initialise(self, n_features, classes, X=None, yi=None):
+        """Draw the network. X (n_samples, n_features) and yi (class indices) are the
+        training data, needed by ``input_init="imprint"``."""
+        c = self._cfg
+        N, L = c["N"], c["L"]
+        self._check_network(c, n_features)
         self.seed_ = self._seed_sequence()
         rng = np.random.default_rng(np.random.SeedSequence(self.seed_.entropy, spawn_key=tuple(self.seed_.spawn_key) + (0,)))
         M = len(classes)

@@ -665,6 +665,22 @@ def test_real_inputs_need_input_weights(data):
     assert w.predict(grey).shape == y.shape
 
 
+def test_check_raises_what_fit_would_without_building(data):
+    """MLCM.check (used by the drivers before they create a result file) refuses what
+    fit refuses for a given input width, and builds nothing."""
+    X, y = data
+    m = tiny()
+    m.check(D)
+    assert not hasattr(m, "_J")
+    with pytest.raises(ValueError, match=rf"X: {N + 1} features do not fit in n_units={N}"):
+        tiny().check(N + 1)
+    with pytest.raises(ValueError, match=rf"X: {N + 1} features do not fit in n_units={N}"):
+        tiny().fit(np.ones((4, N + 1)), y[:4])
+    tiny(input_density=0.5).check(N + 1)            # random input weights: any width
+    with pytest.raises(ValueError, match="batch_size: expected an int >= 1, got 0"):
+        tiny(batch_size=0).check(D)
+
+
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_bad_validation_data_is_refused_before_the_network_exists(data, method):
     """Validation data is checked with the training data, before the couplings are
