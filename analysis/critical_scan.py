@@ -20,6 +20,10 @@ DEFAULTS = ["--out", "results/critical_scan_full.h5",
 
 if __name__ == "__main__":
     argv = sys.argv[1:]
+    if {"-h", "--help"} & set(argv):
+        # the options are those of `rrnn scan`; only their defaults differ here
+        print(__doc__)
+        print("Defaults of this wrapper (given options win): " + " ".join(DEFAULTS) + "\n")
     given = {a.split("=")[0] for a in argv if a.startswith("--")}
     extra = [x for i in range(0, len(DEFAULTS), 2) if DEFAULTS[i] not in given for x in DEFAULTS[i:i + 2]]
     sys.exit(main(["scan", *extra, *argv]))

@@ -41,7 +41,8 @@ def _add_scan(sub) -> None:
     p.add_argument("--sizes", type=_sizes, default=[250, 500, 1000, 2000, 4000, 8000],
                    help="comma-separated N values (default: 250,500,1000,2000,4000,8000: about a minute)")
     p.add_argument("--draws", type=_draws, default=4,
-                   help="coupling draws per N, or 'auto' for 4e5/N clipped to [4, 32] (default: 4)")
+                   help="coupling draws per N, or 'auto': 32/24/16/12/8/4/4 at N = 1k/2k/5k/10k/20k/50k/100k, "
+                        "else 4e5/N clipped to [4, 32] (default: 4)")
     p.add_argument("--inits", type=int, default=16, help="initial states per draw (default: 16)")
     p.add_argument("--max-steps", type=int, default=1000, help="convergence budget (default: 1000)")
     p.add_argument("--update", choices=["sync", "async"], default="sync")

@@ -32,7 +32,8 @@ DEFAULT_DRAWS = {1000: 32, 2000: 24, 5000: 16, 10000: 12, 20000: 8, 50000: 4, 10
 
 
 def default_draws(n: int) -> int:
-    """Coupling draws for size n when not given: 4e5/n clipped to [4, 32]."""
+    """Coupling draws for size n when not given: DEFAULT_DRAWS for the thesis sizes,
+    else 4e5/n clipped to [4, 32]."""
     return DEFAULT_DRAWS.get(n, int(np.clip(round(4e5 / n), 4, 32)))
 
 
