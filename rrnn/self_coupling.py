@@ -51,8 +51,8 @@ def check_bisection(max_steps, tol, jd_start) -> tuple[int, float, float]:
 def scan_nbytes(n: int, inits: int) -> int:
     """Peak memory of bisecting one draw: the packed matrix and its transpose,
     and per state the int8 states plus what :func:`rrnn.simulate` allocates
-    (40 bytes per unit)."""
-    return 2 * n * ((n + 63) // 64) * 8 + inits * n * 41
+    (44 bytes per unit)."""
+    return 2 * n * ((n + 63) // 64) * 8 + inits * n * 45
 
 
 def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync",
