@@ -39,7 +39,7 @@ _GAUSSIAN_BOUND = 8.6
 _FIXED_POINT_EXPONENT_RANGE = (-990, 990)
 
 
-def check_fixed_point_bound(bound: float, name: str) -> None:
+def _check_fixed_point_bound(bound: float, name: str) -> None:
     """Refuse a largest |value| whose fixed-point scale would under- or overflow."""
     lo, hi = _FIXED_POINT_EXPONENT_RANGE
     if bound != 0.0 and not (math.isfinite(bound) and lo < math.frexp(bound)[1] < hi):
@@ -70,7 +70,7 @@ def quantize(values: np.ndarray, bound: float | None = None,
         bound = float(np.max(np.abs(values))) if values.size else 0.0
     if bound == 0.0:
         return np.zeros(values.shape, dtype=np.int32), 1.0
-    check_fixed_point_bound(bound, name)
+    _check_fixed_point_bound(bound, name)
     exponent = math.frexp(bound)[1]          # bound < 2**exponent
     k = FIXED_POINT_BITS - exponent
     scale = math.ldexp(1.0, -k)
