@@ -332,8 +332,7 @@ def unstable_units(J: HebbianCouplings, states, backend: str | None = None,
     -------
     ndarray (batch,) int64
     """
-    if not isinstance(J, HebbianCouplings):
-        J = as_couplings(J)
+    J = as_couplings(J)
     s = _as_states(states, J.n, "states")
     h = local_fields(J, s, backend=backend, n_threads=n_threads)
     return (np.where(h >= 0, 1, -1) != s).sum(axis=1)

@@ -41,8 +41,8 @@ from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
 from .mlcm_inputs import imprinted_input_weights, random_input_weights
 from ._validation import check_int, check_real
-from .perceptron import (READOUTS, check_increment, check_schedule, check_validation_data, check_xy,
-                         encode, readout_step, scheduled_rate, softmax)
+from .perceptron import (READOUTS, check_schedule, check_training_data, check_xy, encode,
+                         readout_step, scheduled_rate, softmax)
 
 __all__ = ["MLCM", "UPDATES", "PROTOCOLS"]
 
@@ -694,13 +694,10 @@ class MLCM:
             (same hyperparameters and data required).
         """
         self._cfg = self._resolve()
-        X, y = check_xy(X, y)
+        # everything, validation data included, before the network is allocated
+        X, y, classes, validation = check_training_data(X, y, validation_data)
         X = self._check_states(X)
-        classes = np.unique(y)
-        # checked with the training set's width and classes, before the network
-        # is allocated, so bad validation data fails before any long work
-        validation = self._check_validation_states(
-            check_validation_data(validation_data, X.shape[1], classes))
+        validation = self._check_validation_states(validation)
         data_hash = _hash_data(X, y)
         resumed = False
         if checkpoint is not None and Path(checkpoint).exists():
@@ -733,8 +730,8 @@ class MLCM:
         if first:
             self._cfg = self._resolve()
         # every check before the first call allocates the network
-        X, y, classes, validation = check_increment(
-            X, y, classes, validation_data, None if first else (self.n_features_in_, self.classes_))
+        X, y, classes, validation = check_training_data(
+            X, y, validation_data, classes, None if first else (self.n_features_in_, self.classes_))
         X = self._check_states(X)
         validation = self._check_validation_states(validation)
         if first:

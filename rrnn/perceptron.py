@@ -108,7 +108,7 @@ def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name
     return Xf, y
 
 
-def check_validation_data(validation_data, n_features: int, classes):
+def _check_validation_data(validation_data, n_features: int, classes):
     """``None`` or a pair (X_val, y_val) checked like the training data, with its
     width and classes; returns the checked pair (or None)."""
     if validation_data is None:
@@ -120,14 +120,15 @@ def check_validation_data(validation_data, n_features: int, classes):
     return check_xy(Xv, yv, n_features, classes, "X_val", "y_val")
 
 
-def check_increment(X, y, classes, validation_data, fitted=None):
-    """The data of a ``partial_fit`` call, all checked before the model changes.
+def check_training_data(X, y, validation_data, classes=None, fitted=None):
+    """The data of a ``fit`` or ``partial_fit`` call, all checked before the model
+    changes.
 
     Parameters
     ----------
-    X, y, validation_data : as in ``partial_fit``
+    X, y, validation_data : as in ``fit``
     classes : array_like or None
-        Classes declared on the first call (None: those of ``y``).
+        Classes declared on a first ``partial_fit`` call (None: those of ``y``).
     fitted : (n_features, classes) or None
         Of a model already initialised (then ``classes`` is ignored).
 
@@ -145,7 +146,7 @@ def check_increment(X, y, classes, validation_data, fitted=None):
     X, y = check_xy(X, y, n_features, classes)
     if classes is None:
         classes = np.unique(y)
-    return X, y, classes, check_validation_data(validation_data, X.shape[1], classes)
+    return X, y, classes, _check_validation_data(validation_data, X.shape[1], classes)
 
 
 def encode(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -216,9 +217,7 @@ class Perceptron:
     def fit(self, X, y, validation_data=None):
         """Train for ``epochs`` epochs from scratch. X (n, d), y (n,)."""
         self._check_params()
-        X, y = check_xy(X, y)
-        classes = np.unique(y)
-        validation = check_validation_data(validation_data, X.shape[1], classes)
+        X, y, classes, validation = check_training_data(X, y, validation_data)
         self._initialise(X.shape[1], classes)
         for _ in range(self.epochs):
             self._epoch(X, y, validation)
@@ -232,8 +231,8 @@ class Perceptron:
         first = not hasattr(self, "coef_")
         if first:
             self._check_params()
-        X, y, classes, validation = check_increment(
-            X, y, classes, validation_data, None if first else (self.n_features_in_, self.classes_))
+        X, y, classes, validation = check_training_data(
+            X, y, validation_data, classes, None if first else (self.n_features_in_, self.classes_))
         if first:
             self._initialise(X.shape[1], classes)
         self._epoch(X, y, validation)
