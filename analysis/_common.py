@@ -45,7 +45,6 @@ def check_unique_names(names, what: str) -> None:
     """Units are stored under names made from rounded parameter values; two grid
     points that round to one name would overwrite each other (and a resume would
     skip the second), so such a grid is refused before any work."""
-    names = list(names)
     seen = set()
     for name in names:
         if name in seen:

@@ -37,6 +37,7 @@ import h5py
 import numpy as np
 
 from . import memory
+from .storage import differing_keys
 from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
 from .mlcm_inputs import imprinted_input_weights, random_input_weights
@@ -836,9 +837,8 @@ _RESULT_NEUTRAL_PARAMS = ("n_threads", "verbose")
 
 def _differing_params(stored, wanted) -> list[str]:
     """"name: stored X, expected Y" for each result-relevant parameter that differs."""
-    a, b = json.loads(_canonical(stored)), json.loads(_canonical(wanted))
-    return [f"{k}: stored {a.get(k)!r}, expected {b.get(k)!r}" for k in sorted(set(a) | set(b))
-            if k not in _RESULT_NEUTRAL_PARAMS and a.get(k) != b.get(k)]
+    return differing_keys(json.loads(_canonical(stored)), json.loads(_canonical(wanted)),
+                          ignore=_RESULT_NEUTRAL_PARAMS)
 
 
 def _canonical(params):

@@ -134,8 +134,7 @@ class ResultFile:
             old, new = json.loads(stored), json.loads(self._as_stored(stored))
         except (TypeError, ValueError):
             return f"config: stored {stored!r}, expected {_canonical(self.config)}"
-        return "; ".join(f"{k}: stored {old.get(k, '(absent)')!r}, expected {new.get(k, '(absent)')!r}"
-                         for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+        return "; ".join(differing_keys(old, new))
 
     def _as_stored(self, stored: str | None) -> str:
         """This run's config in canonical form, without the keys that ``stored`` lacks
@@ -231,6 +230,14 @@ def read_units(path) -> dict[str, dict]:
                 out[name] = entry
         f["units"].visititems(visit)
     return out
+
+
+def differing_keys(stored: dict, wanted: dict, ignore=()) -> list[str]:
+    """``"key: stored X, expected Y"`` for each key (outside ``ignore``) whose value
+    differs between two settings dicts, a key missing from one as ``(absent)``."""
+    return [f"{k}: stored {stored.get(k, '(absent)')!r}, expected {wanted.get(k, '(absent)')!r}"
+            for k in sorted(set(stored) | set(wanted))
+            if k not in ignore and stored.get(k) != wanted.get(k)]
 
 
 def read_config(path) -> tuple[str, dict]:
