@@ -10,17 +10,27 @@ File layout (every file written by rrnn)::
                             id of the process that computed it), written atomically
     /summary/...            optional derived tables (rewritten at the end)
 
+    /runs/<run_id>/         one group per process that opened the file (attributes:
+                            started, versions, git revision, backend, n_threads, ...),
+                            so each unit's run_id says how it was computed
+
 Crash safety: each unit is added by copying the file to ``<path>.tmp``,
 writing the unit there and ``os.replace``-ing it over the original, so a kill
 at any moment leaves either the old or the new complete file. Result files of
 scans are small (kB to MB), so the copy costs little next to the unit itself.
 A rerun with the same ``kind`` and configuration resumes: :meth:`ResultFile.done`
 lists the finished units. A rerun with a different configuration is refused.
+
+Concurrent runs on one path: every write holds an exclusive ``flock`` on
+``<path>.lock`` (an empty file left in place), so two processes never share the
+``.tmp`` copy, and each copy starts from the other's latest write: no unit is
+lost, though both runs may compute the same units.
 """
 
 from __future__ import annotations
 
 import datetime
+import fcntl
 import json
 import os
 import shutil
@@ -39,6 +49,15 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def _attr(value):
+    """An HDF5 attribute value; None is stored as the string 'none'."""
+    return value if value is not None else "none"
 
 
 def git_revision() -> str:
@@ -76,7 +95,9 @@ class ResultFile:
         Everything that determines the results (JSON-serialisable). A file with
         the same path but another kind or config is refused.
     extra_attrs : dict, optional
-        Run metadata stored once (backend, threads, seed entropy, ...).
+        Run metadata (backend, threads, seed entropy, ...): stored in the root
+        attributes by the run that creates the file, and in ``/runs/<run_id>`` by
+        every run.
     defaults : dict, optional
         Default values of options that a driver may have gained after a file was
         written: a stored config without such a key still matches (and resumes) when
@@ -91,27 +112,38 @@ class ResultFile:
         self.defaults = defaults or {}
         # Identifies this process's writes: a resumed run keeps older units' ids.
         self.run_id = uuid.uuid4().hex
-        tmp = self._tmp_path()
-        if tmp.exists():          # left by a kill during a write: the original is intact
-            tmp.unlink()
-        if self.path.exists():
-            self._check_matches()
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._writing() as f:
-                f.attrs["kind"] = kind
-                f.attrs["config"] = _canonical(config)
-                f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
-                f.attrs["rrnn_version"] = _version("rrnn")
-                f.attrs["numpy_version"] = np.__version__
-                f.attrs["numba_version"] = _version("numba")
-                f.attrs["git_revision"] = git_revision()
-                for key, value in (extra_attrs or {}).items():
-                    f.attrs[key] = value if value is not None else "none"
-                f.create_group("units")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        run_attrs = dict(started=_now(), rrnn_version=_version("rrnn"),
+                         numpy_version=np.__version__, numba_version=_version("numba"),
+                         git_revision=git_revision(), **(extra_attrs or {}))
+        with self._locked():
+            tmp = self._tmp_path()
+            if tmp.exists():      # left by a kill during a write (writers hold the lock)
+                tmp.unlink()
+            if self.path.exists():
+                self._check_matches()
+            with self._copy_for_writing() as f:
+                if "kind" not in f.attrs:          # a new file
+                    f.attrs["kind"] = kind
+                    f.attrs["config"] = _canonical(config)
+                    f.attrs["created"] = run_attrs["started"]
+                    for key, value in run_attrs.items():
+                        if key != "started":
+                            f.attrs[key] = _attr(value)
+                    f.create_group("units")
+                run = f.require_group("runs").create_group(self.run_id)
+                for key, value in run_attrs.items():
+                    run.attrs[key] = _attr(value)
 
     def _tmp_path(self) -> Path:
         return self.path.with_name(self.path.name + ".tmp")
+
+    @contextmanager
+    def _locked(self):
+        """Hold an exclusive lock on ``<path>.lock``: another process's writes wait."""
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)      # released when the handle closes
+            yield
 
     def _check_matches(self) -> None:
         try:
@@ -149,7 +181,14 @@ class ResultFile:
 
     @contextmanager
     def _writing(self):
-        """Open a copy for writing; replace the original only after a clean close."""
+        """Open a copy for writing, under the lock; replace the original after a clean close."""
+        with self._locked(), self._copy_for_writing() as f:
+            yield f
+
+    @contextmanager
+    def _copy_for_writing(self):
+        """Open ``<path>.tmp`` (a copy of the file, if any) for writing and replace the
+        original with it only after a clean close. The caller holds the lock."""
         tmp = self._tmp_path()
         if self.path.exists():
             shutil.copyfile(self.path, tmp)

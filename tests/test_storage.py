@@ -1,0 +1,102 @@
+"""Result files shared by concurrent runs, and the per-run provenance records."""
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import h5py
+import pytest
+
+from rrnn import storage
+
+
+def test_a_run_opened_during_a_write_waits_and_keeps_that_write(tmp_path):
+    """A second run must not delete the first's in-progress copy (``.tmp``): it waits
+    for the lock, then sees the finished write."""
+    out = tmp_path / "run.h5"
+    first = storage.ResultFile(out, "kind", {"a": 1})
+    writing, release = threading.Event(), threading.Event()
+    errors = []
+
+    def slow_write():
+        try:
+            with first._writing() as f:
+                f["units"].create_group("slow").attrs["_unit"] = True
+                writing.set()
+                release.wait(10)
+        except Exception as exc:            # reported by the assertion below
+            errors.append(exc)
+
+    writer = threading.Thread(target=slow_write)
+    writer.start()
+    assert writing.wait(10)
+    opened = []
+    second = threading.Thread(target=lambda: opened.append(storage.ResultFile(out, "kind", {"a": 1})))
+    second.start()
+    second.join(0.5)
+    waited = second.is_alive()
+    tmp_kept = (tmp_path / "run.h5.tmp").exists()
+    release.set()
+    writer.join(10)
+    second.join(10)
+    assert waited and tmp_kept, "the second run did not wait for the write in progress"
+    assert not errors, errors
+    assert opened and opened[0].done() == {"slow"}
+
+
+# Opens the file, then waits for the start signal so that both writers overlap.
+_WRITER = textwrap.dedent("""
+    import os, sys, time
+    from rrnn import storage
+    result = storage.ResultFile(sys.argv[1], "kind", {"a": 1})
+    while not os.path.exists(sys.argv[4]):
+        time.sleep(0.005)
+    for i in range(int(sys.argv[3])):
+        result.write_unit(f"{sys.argv[2]}/{i}", {"x": [i]})
+""")
+
+
+def test_two_processes_writing_one_file_lose_no_unit(tmp_path):
+    out, start = tmp_path / "shared.h5", tmp_path / "start"
+    count = 40
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(out), name, str(count), str(start)])
+             for name in ("p", "q")]
+    deadline = time.monotonic() + 60
+    while not _runs_opened(out, 2) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    start.touch()
+    assert [p.wait(120) for p in procs] == [0, 0]
+    units = storage.read_units(out)
+    assert set(units) == {f"{name}/{i}" for name in "pq" for i in range(count)}
+    with h5py.File(out, "r") as f:
+        assert len(f["runs"]) == 2
+    assert not (tmp_path / "shared.h5.tmp").exists()
+
+
+def _runs_opened(path, count):
+    try:
+        with h5py.File(path, "r") as f:
+            return len(f.get("runs", ())) >= count
+    except OSError:                       # not created yet
+        return False
+
+
+def test_every_run_records_how_it_computed_its_units(tmp_path):
+    out = tmp_path / "run.h5"
+    first = storage.ResultFile(out, "kind", {"a": 1}, extra_attrs=dict(backend="numpy", n_threads=1))
+    first.write_unit("u0", {"x": [0]})
+    resumed = storage.ResultFile(out, "kind", {"a": 1}, extra_attrs=dict(backend="c", n_threads=None))
+    resumed.write_unit("u1", {"x": [1]})
+    with pytest.raises(ValueError, match="holds a different run"):
+        storage.ResultFile(out, "kind", {"a": 2}, extra_attrs=dict(backend="numba"))
+    units = storage.read_units(out)
+    with h5py.File(out, "r") as f:
+        runs = {run_id: dict(group.attrs) for run_id, group in f["runs"].items()}
+        assert (f.attrs["backend"], f.attrs["n_threads"]) == ("numpy", 1)     # the creating run
+    assert set(runs) == {first.run_id, resumed.run_id}                       # not the refused one
+    assert runs[units["u0"]["attrs"]["run_id"]]["backend"] == "numpy"
+    assert runs[units["u1"]["attrs"]["run_id"]]["backend"] == "c"
+    assert runs[resumed.run_id]["n_threads"] == "none"
+    assert runs[first.run_id]["started"] < runs[resumed.run_id]["started"]
