@@ -1,6 +1,7 @@
 """The ``rrnn`` console command.
 
 ``rrnn scan``    critical self-coupling scan J_D*(N) into HDF5 + PNG (resumable)
+``rrnn info``    describe a result file: kind, configuration, runs, units, summary
 ``rrnn config``  print backends, OpenMP, threads, SIMD level and versions
 """
 
@@ -81,9 +82,18 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_scan(sub)
+    info = sub.add_parser("info", help="describe a result file (kind, config, runs, units)",
+                          description="Describe an rrnn HDF5 result file: its kind and "
+                                      "configuration, the runs that wrote it, its finished "
+                                      "units and its summary tables.")
+    info.add_argument("file", help="an HDF5 file written by rrnn")
     sub.add_parser("config", help="show backends, OpenMP, SIMD and versions")
     args = parser.parse_args(argv)
     try:
+        if args.command == "info":
+            from .storage import describe
+            print(describe(args.file))
+            return 0
         if args.command == "config":
             from . import show_config
             show_config()

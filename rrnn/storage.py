@@ -281,7 +281,59 @@ def differing_keys(stored: dict, wanted: dict, ignore=()) -> list[str]:
 
 def read_config(path) -> tuple[str, dict]:
     """(kind, config) of an rrnn result file."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such file")
     with h5py.File(path, "r") as f:
         if "kind" not in f.attrs or "config" not in f.attrs:
             raise ValueError(f"{path}: not an rrnn result file (no 'kind' and 'config' attributes)")
         return str(f.attrs["kind"]), json.loads(f.attrs["config"])
+
+
+def describe(path) -> str:
+    """A readable summary of an rrnn result file: kind, configuration, the runs that
+    wrote it (with how many units each computed), the units and the summary tables.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+        Several lines, for ``rrnn info``.
+    """
+    kind, config = read_config(path)
+    units = read_units(path)
+    per_run: dict[str, int] = {}
+    for entry in units.values():
+        run_id = entry["attrs"]["run_id"]
+        per_run[run_id] = per_run.get(run_id, 0) + 1
+    lines = [f"file: {path}", f"kind: {kind}", "config:"]
+    lines += [f"  {key} = {json.dumps(value)}" for key, value in sorted(config.items())]
+    with h5py.File(path, "r") as f:
+        created = {k: str(f.attrs.get(k, "?")) for k in ("created", "rrnn_version", "git_revision")}
+        lines.append(f"created: {created['created']} (rrnn {created['rrnn_version']}, "
+                     f"git {created['git_revision']})")
+        runs = f.get("runs")
+        if runs is None:
+            lines.append("runs: not recorded (file written before rrnn recorded its runs)")
+        else:
+            lines.append(f"runs: {len(runs)}")
+            for run_id, group in sorted(runs.items(), key=lambda item: str(item[1].attrs["started"])):
+                attrs = {k: str(v) for k, v in group.attrs.items()}
+                lines.append(f"  {run_id[:8]}  started {attrs.get('started', '?')}  "
+                             f"backend {attrs.get('backend', '?')}  threads {attrs.get('n_threads', '?')}  "
+                             f"git {attrs.get('git_revision', '?')}  units {per_run.get(run_id, 0)}")
+        lines.append(f"units: {len(units)} finished")
+        names = sorted(units)
+        if names:
+            shown = names if len(names) <= 6 else names[:3] + ["..."] + names[-2:]
+            lines.append("  " + ", ".join(shown))
+        summary = f.get("summary")
+        if summary is None:
+            lines.append("summary: none yet")
+        else:
+            lines.append("summary:")
+            lines += [f"  {name} {dataset.shape} {dataset.dtype}"
+                      for name, dataset in summary.items() if isinstance(dataset, h5py.Dataset)]
+    return "\n".join(lines)

@@ -100,3 +100,28 @@ def test_every_run_records_how_it_computed_its_units(tmp_path):
     assert runs[units["u1"]["attrs"]["run_id"]]["backend"] == "c"
     assert runs[resumed.run_id]["n_threads"] == "none"
     assert runs[first.run_id]["started"] < runs[resumed.run_id]["started"]
+
+
+def test_info_describes_kind_config_runs_units_and_summary(tmp_path, capsys):
+    from rrnn import cli
+
+    out = tmp_path / "run.h5"
+    first = storage.ResultFile(out, "demo", {"sizes": [10, 20]}, extra_attrs=dict(backend="numpy"))
+    for name in ("n=10", "n=20"):
+        first.write_unit(name, {"x": [1.0]})
+    resumed = storage.ResultFile(out, "demo", {"sizes": [10, 20]}, extra_attrs=dict(backend="c"))
+    resumed.write_unit("n=30", {"x": [2.0]})
+    resumed.write_summary({"median": [0.5, 0.6, 0.7]})
+    assert cli.main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "kind: demo" in text and "sizes = [10, 20]" in text
+    assert f"{first.run_id[:8]}  started" in text and "backend numpy" in text
+    run_lines = [line for line in text.splitlines() if "started" in line]
+    assert [line.split()[-1] for line in run_lines] == ["2", "1"]      # units per run, in start order
+    assert "units: 3 finished" in text and "median (3,) float64" in text
+    assert cli.main(["info", str(tmp_path / "missing.h5")]) == 2
+    assert "missing.h5: no such file" in capsys.readouterr().err
+    with h5py.File(tmp_path / "plain.h5", "w"):
+        pass
+    assert cli.main(["info", str(tmp_path / "plain.h5")]) == 2
+    assert "not an rrnn result file" in capsys.readouterr().err
