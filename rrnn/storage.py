@@ -292,6 +292,8 @@ def read_config(path) -> tuple[str, dict]:
 def describe(path) -> str:
     """A readable summary of an rrnn result file: kind, configuration, the runs that
     wrote it (with how many units each computed), the units and the summary tables.
+    An MLCM model or checkpoint file (kind ``rrnn.MLCM``) is described by its
+    parameters, the epochs done and the per-epoch history.
 
     Parameters
     ----------
@@ -302,6 +304,10 @@ def describe(path) -> str:
     str
         Several lines, for ``rrnn info``.
     """
+    if Path(path).is_file():
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("kind") == "rrnn.MLCM":
+                return _describe_model(f, path)
     kind, config = read_config(path)
     units = read_units(path)
     per_run: dict[str, int] = {}
@@ -336,4 +342,25 @@ def describe(path) -> str:
             lines.append("summary:")
             lines += [f"  {name} {dataset.shape} {dataset.dtype}"
                       for name, dataset in summary.items() if isinstance(dataset, h5py.Dataset)]
+    return "\n".join(lines)
+
+
+def _describe_model(f: h5py.File, path) -> str:
+    """The lines of :func:`describe` for a file written by ``MLCM.save``."""
+    params = json.loads(f.attrs["params"])
+    lines = [f"file: {path}", "kind: rrnn.MLCM", "params:"]
+    lines += [f"  {key} = {json.dumps(value)}" for key, value in sorted(params.items())]
+    lines.append(f"epochs done: {int(f.attrs['epochs_done'])} of {params.get('epochs', '?')}, "
+                 f"samples seen: {int(f.attrs['samples_seen'])}")
+    history = f.get("history")
+    series = {k: v[()] for k, v in history.items() if v.ndim == 1} if history is not None else {}
+    if series:
+        names = sorted(series)
+        width = {name: max(len(name), 9) for name in names}
+        lines.append("history (one row per epoch):")
+        lines.append("  epoch " + " ".join(f"{name:>{width[name]}}" for name in names))
+        for epoch in range(max(len(v) for v in series.values())):
+            cells = [f"{series[name][epoch]:{width[name]}.4f}" if epoch < len(series[name])
+                     else " " * width[name] for name in names]
+            lines.append(f"  {epoch + 1:>5} " + " ".join(cells))
     return "\n".join(lines)

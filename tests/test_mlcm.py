@@ -267,6 +267,20 @@ def test_fit_predict_save_load_roundtrip(data, tmp_path):
     assert m2.get_params() == m.get_params()
 
 
+def test_info_shows_a_checkpoint_s_epochs_and_history(data, tmp_path, capsys):
+    from rrnn import cli
+
+    X, y = data
+    m = tiny(epochs=2).fit(X, y, validation_data=(X, y), checkpoint=tmp_path / "ck.h5")
+    assert cli.main(["info", str(tmp_path / "ck.h5")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "epochs done: 2 of 2" in "\n".join(lines) and f"  n_units = {N}" in lines
+    header = lines.index("history (one row per epoch):") + 1
+    column = lines[header].split().index("val_accuracy")
+    shown = [float(lines[header + e].split()[column]) for e in (1, 2)]
+    np.testing.assert_allclose(shown, m.history_["val_accuracy"], atol=5e-5)
+
+
 def test_resumable_fit_equals_uninterrupted(data, tmp_path):
     X, y = data
     full = tiny(epochs=3).fit(X, y)
