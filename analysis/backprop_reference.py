@@ -9,6 +9,14 @@ figure shows validation accuracy per epoch with a 95% band over initialisations.
     OPENBLAS_NUM_THREADS=1 python analysis/backprop_reference.py --dataset fashion \\
         --hidden 2000 --epochs 30 --weight-decay 0.05 --dropout 0.1,0.5 \\
         --out results/backprop_fashion.h5
+
+HDF5 layout (kind ``"backprop_reference"``; E = --epochs)::
+
+    /units/<dataset>/init=<i>/train_accuracy  (E,) float64  first --train-eval training images
+    /units/<dataset>/init=<i>/val_accuracy    (E,) float64  test split
+    /units/<dataset>/init=<i>/seconds         (E,) float64  training time per epoch
+                             attrs: init, seed_entropy (str)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: none)
 """
 
 from __future__ import annotations

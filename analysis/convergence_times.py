@@ -11,6 +11,15 @@ and the power law T_c ~ (J_D - J_D*)^(-gamma) fitted at the largest N.
     python analysis/convergence_times.py --out results/convergence_times.h5
 
 Rerun the same command to resume after an interruption.
+
+HDF5 layout (kind ``"convergence_times"``; rows follow config["jd_grid"], --points values)::
+
+    /units/<update>/n=<N>/draw=<d>/steps      (points, inits) int64  sync steps / async sweeps
+    /units/<update>/n=<N>/draw=<d>/converged  (points, inits) bool   ended at a fixed point
+    /units/<update>/n=<N>/draw=<d>/period     (points, inits) int64  0 fixed point, k >= 1 sync
+                                               cycle, -1 none detected (async: 0 or -1)
+                                     attrs: n, draw, update ("sync" / "async"), seconds
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend)
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Writes HDF5 (per-sample J_D*, steps, summary with median, quantiles, maximum
 and bootstrap CIs) and a PNG with the fitted candidate laws. Resumable:
 rerun the same command after an interruption.
 
+HDF5 layout: that of :mod:`rrnn.scans` (kind ``"critical_self_coupling_scan"``: units
+``n=<N>/draw=<d>`` with jd_critical and steps of shape (inits,), /summary one entry per N).
+
     python analysis/critical_scan.py                       # results/critical_scan_full.h5
     python analysis/critical_scan.py --sizes 1000,2000,5000,10000,20000,50000,100000,200000
 """

@@ -10,6 +10,14 @@ frozen regime the damage heals (d -> 0); in the chaotic regime it spreads to a
 finite fraction.
 
     python analysis/damage_spreading.py --out results/damage.h5
+
+HDF5 layout (kind ``"damage_spreading"``; the times are config["checkpoints"]: at most
+--checkpoints, geometric up to --max-steps and deduplicated)::
+
+    /units/n=<N>/draw=<d>/distance   (checkpoints, jd, pairs) float64  d(t) per time,
+                                     J_D of --jd and pair
+                           attrs: n, draw, seconds
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend)
 """
 
 from __future__ import annotations

@@ -13,6 +13,15 @@ only detectable within a step budget for small N: the default sizes are
 16..64, and the fraction of undetected trajectories is drawn too.
 
     python analysis/fixed_points.py --out results/fixed_points.h5
+
+HDF5 layout (kind ``"fixed_points_and_cycles"``)::
+
+    /units/count/n=<N>/counts    (count_draws, jd) int64   fixed points per draw and J_D
+                       attrs: n, seconds
+    /units/cycles/n=<N>/period   (cycle_draws, cycle_jd, cycle_inits) int64  sync attractor:
+                                 0 fixed point, k >= 1 cycle length, -1 none in max_steps
+                        attrs: n, seconds
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend)
 """
 
 from __future__ import annotations

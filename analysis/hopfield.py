@@ -21,6 +21,38 @@ perfect    perfect recall: the fraction of stored patterns that are exact
     python analysis/hopfield.py capacity --plot-only
 
 Rerun the same command to resume after an interruption.
+
+HDF5 layouts, one kind per part. <a> is the index of the load in --alphas; the attribute
+alpha is the realised P / N. steps are async sweeps that changed the state::
+
+    kind "hopfield_capacity"   (c = min(P, --cues); from N = 50,000 --cues // 16, >= 2)
+    /units/n=<N>/alpha=<a>/draw=<d>/final_overlap  (c,) float64  with the cued pattern
+    /units/n=<N>/alpha=<a>/draw=<d>/steps          (c,) int64
+    /units/n=<N>/alpha=<a>/draw=<d>/converged      (c,) bool
+                                    attrs: n, p, alpha, draw, seconds, build_seconds
+
+    kind "hopfield_basins"     (rows: config["initial_overlaps"], --points values)
+    /units/alpha=<a>/draw=<d>/initial_overlap  (points, cues) float64  of the noisy cue
+    /units/alpha=<a>/draw=<d>/final_overlap    (points, cues) float64  with its pattern
+    /units/alpha=<a>/draw=<d>/steps            (points, cues) int64
+                              attrs: n, p, alpha, draw, seconds
+
+    kind "hopfield_mixtures"   (k = max(1, min(--triples, P // 3)) mixtures of patterns
+                                3t, 3t+1, 3t+2; P = max(3, round(alpha N)))
+    /units/alpha=<a>/draw=<d>/initial_unstable      (k,) int64    unstable units at the mixture
+    /units/alpha=<a>/draw=<d>/overlap_with_mixture  (k,) float64  of the final state
+    /units/alpha=<a>/draw=<d>/constituent_overlaps  (k, 3) float64  final, with the 3 patterns
+    /units/alpha=<a>/draw=<d>/label                 (k,) int64    rrnn.hopfield.classify code
+    /units/alpha=<a>/draw=<d>/steps                 (k,) int64
+                              attrs: n, p, alpha, draw, seconds
+
+    kind "hopfield_perfect"    (P from --factors x N / (2 ln N), rounded)
+    /units/n=<N>/p=<P>/draw=<d>/unstable   (min(P, tested),) int64  unstable units per
+                                           stored pattern (0: an exact fixed point)
+                                attrs: n, p, draw, seconds
+
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend,
+    n_threads, seed_entropy)
 """
 
 from __future__ import annotations

@@ -12,6 +12,24 @@ epoch with 95% confidence bands (Student t over initialisations).
 
 Reduced check: ``--epochs 3 --inits 2 --train-samples 10000 --test-samples 2000``.
 Rerun the same command to resume after an interruption.
+
+HDF5 layout (kind ``"mlcm_baseline"``; E = --epochs, L = --n-layers; <model> is "mlcm",
+"sln" (one --sln-lr) or "sln_lr=<rate:g>" (several), and "mlp" with --mlp-hidden)::
+
+    /units/<dataset>/<model>/init=<i>/train_accuracy  (E,) float64  first --train-eval images
+    /units/<dataset>/<model>/init=<i>/val_accuracy    (E,) float64  test split
+    /units/<dataset>/<model>/init=<i>/seconds         (E,) float64  training time per epoch
+    /units/<dataset>/mlcm/init=<i>/sparsity        (E, L) float64  fraction of units > 0,
+                                                   training relaxation (MLCM only)
+    /units/<dataset>/mlcm/init=<i>/val_sparsity    (E, L) float64  same, free phase, test split
+    /units/<dataset>/mlcm/init=<i>/mean_steps      (E,) float64    mean relaxation steps
+    /units/<dataset>/mlcm/init=<i>/val_mean_steps  (E,) float64    same, test split
+                                 attrs: dataset, model, init, seconds, seed_entropy (str)
+    /summary/runs    (runs,) bytes |S   "<dataset>/<model>", sorted
+    /summary/final   (runs, 6) float64  last epoch, over inits: val_mean, val_ci95,
+                                        train_mean, train_ci95, inits, train_seconds
+             attrs: columns (those six names, comma-separated)
+    root attributes and /runs: see rrnn.storage (run metadata: openblas_threads)
 """
 
 from __future__ import annotations

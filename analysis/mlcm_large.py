@@ -9,6 +9,15 @@ on ``--test-samples`` images, history; the model checkpoints after the epoch.
 core of a 2-core machine).
 
     OPENBLAS_NUM_THREADS=1 python analysis/mlcm_large.py --out results/mlcm_large.h5
+
+HDF5 layout (kind ``"mlcm_large"``; E = --epochs, L = --n-layers; one unit)::
+
+    /units/run/train_accuracy, val_accuracy, seconds, mean_steps, val_mean_steps
+                                       (E,) float64     per epoch, as in mlcm_baseline
+    /units/run/sparsity, val_sparsity  (E, L) float64   fraction of units > 0 per layer
+               attrs: seconds_total, seconds_train, peak_rss_gb, test_accuracy,
+                      synapse_bytes (int)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: none)
 """
 
 from __future__ import annotations

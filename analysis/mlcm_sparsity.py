@@ -11,6 +11,16 @@ the parameter, (b) validation accuracy per epoch, 95% bands.
 
     OPENBLAS_NUM_THREADS=1 python analysis/mlcm_sparsity.py --mode threshold --out results/mlcm_threshold.h5
     OPENBLAS_NUM_THREADS=1 python analysis/mlcm_sparsity.py --mode wta --out results/mlcm_wta.h5
+
+HDF5 layout (kind ``"mlcm_sparsity"`` in both modes, config["mode"] tells them apart;
+E = --epochs, L = --n-layers; <v> is the float as Python prints it, e.g. 0.0, 0.025)::
+
+    /units/<mode>/value=<v>/init=<i>/train_accuracy, val_accuracy, seconds, mean_steps,
+                                     val_mean_steps    (E,) float64    as in mlcm_baseline
+    /units/<mode>/value=<v>/init=<i>/sparsity, val_sparsity
+                                                       (E, L) float64  activity per layer
+                            attrs: value, init, seconds, seed_entropy (str)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: none)
 """
 
 from __future__ import annotations

@@ -8,6 +8,21 @@ on the whole training set and scores the test split.
 
     OPENBLAS_NUM_THREADS=1 python analysis/mlcm_tuning.py --dataset mnist \\
         --learning-rates 0.003,0.01,0.03 --margins 0.5,1,2 --out results/mlcm_tuning.h5
+
+HDF5 layout (kind ``"mlcm_tuning"``; 5 layers; <params> is ``learning_rate=<v>,margin=<v>,
+batch_size=<v>,weight_decay=<v>,readout_lr=<v>,init_scale=<v>,readout_states=<s>``, str(v))::
+
+    /units/cfg/<params>/train_accuracy, val_accuracy, seconds, mean_steps, val_mean_steps
+                                     (--epochs,) float64     as in mlcm_baseline; val_*
+                                                             on the holdout
+    /units/cfg/<params>/sparsity, val_sparsity
+                                     (--epochs, 5) float64
+                        attrs: params (JSON), holdout_accuracy, seconds
+    /units/final/<the same datasets> (--final-epochs[, 5]) float64  --final: the best
+                                     configuration on all training images; val_* on the
+                                     test split
+                 attrs: params (JSON), test_accuracy
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: none)
 """
 
 from __future__ import annotations

@@ -15,6 +15,14 @@ trivial regime. Units are (N, d): one Gaussian draw per (N, draw) is shared
 by every (d, a) of the grid, so the plane is not blurred by J noise.
 
     python analysis/reinforcement.py --out results/reinforcement.h5
+
+HDF5 layout (kind ``"sparse_reinforcement_plane"``; the a axis follows config["a_grid"])::
+
+    /units/n=<N>/d=<d:.4f>/steps      (draws, a_points, inits) int64  sync steps
+    /units/n=<N>/d=<d:.4f>/converged  (draws, a_points, inits) bool   ended at a fixed point
+    /units/n=<N>/d=<d:.4f>/trivial    (draws, a_points, inits) bool   ... at all +1 or all -1
+                            attrs: n, d, seconds
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend)
 """
 
 from __future__ import annotations
