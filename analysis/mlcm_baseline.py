@@ -24,6 +24,9 @@ HDF5 layout (kind ``"mlcm_baseline"``; E = --epochs, L = --n-layers; <model> is 
     /units/<dataset>/mlcm/init=<i>/val_sparsity    (E, L) float64  same, free phase, test split
     /units/<dataset>/mlcm/init=<i>/mean_steps      (E,) float64    mean relaxation steps
     /units/<dataset>/mlcm/init=<i>/val_mean_steps  (E,) float64    same, test split
+    /units/<dataset>/mlcm/init=<i>/converged       (E,) float64    fraction of training
+                                                   relaxations that reached a fixed point
+                                                   (units written since session 18)
                                  attrs: dataset, model, init, seconds, seed_entropy (str)
     /summary/runs    (runs,) bytes |S   "<dataset>/<model>", sorted
     /summary/final   (runs, 6) float64  last epoch, over inits: val_mean, val_ci95,
@@ -121,6 +124,7 @@ def history_arrays(model):
         out["val_sparsity"] = np.asarray(h["val_sparsity"])
         out["mean_steps"] = np.asarray(h["mean_steps"])
         out["val_mean_steps"] = np.asarray(h["val_mean_steps"])
+        out["converged"] = np.asarray(h["converged"])
     return out
 
 

@@ -12,8 +12,8 @@ core of a 2-core machine).
 
 HDF5 layout (kind ``"mlcm_large"``; E = --epochs, L = --n-layers; one unit)::
 
-    /units/run/train_accuracy, val_accuracy, seconds, mean_steps, val_mean_steps
-                                       (E,) float64     per epoch, as in mlcm_baseline
+    /units/run/train_accuracy, val_accuracy, seconds, mean_steps, val_mean_steps,
+               converged               (E,) float64     per epoch, as in mlcm_baseline
     /units/run/sparsity, val_sparsity  (E, L) float64   fraction of units > 0 per layer
                attrs: seconds_total, seconds_train, peak_rss_gb, test_accuracy,
                       synapse_bytes (int)

@@ -16,7 +16,8 @@ HDF5 layout (kind ``"mlcm_sparsity"`` in both modes, config["mode"] tells them a
 E = --epochs, L = --n-layers; <v> is the float as Python prints it, e.g. 0.0, 0.025)::
 
     /units/<mode>/value=<v>/init=<i>/train_accuracy, val_accuracy, seconds, mean_steps,
-                                     val_mean_steps    (E,) float64    as in mlcm_baseline
+                                     val_mean_steps, converged
+                                                       (E,) float64    as in mlcm_baseline
     /units/<mode>/value=<v>/init=<i>/sparsity, val_sparsity
                                                        (E, L) float64  activity per layer
                             attrs: value, init, seconds, seed_entropy (str)

@@ -12,7 +12,8 @@ on the whole training set and scores the test split.
 HDF5 layout (kind ``"mlcm_tuning"``; 5 layers; <params> is ``learning_rate=<v>,margin=<v>,
 batch_size=<v>,weight_decay=<v>,readout_lr=<v>,init_scale=<v>,readout_states=<s>``, str(v))::
 
-    /units/cfg/<params>/train_accuracy, val_accuracy, seconds, mean_steps, val_mean_steps
+    /units/cfg/<params>/train_accuracy, val_accuracy, seconds, mean_steps, val_mean_steps,
+                        converged
                                      (--epochs,) float64     as in mlcm_baseline; val_*
                                                              on the holdout
     /units/cfg/<params>/sparsity, val_sparsity
@@ -80,10 +81,10 @@ def main(argv=None):
     keys = ("learning_rate", "margin", "batch_size", "weight_decay", "readout_lr", "init_scale",
             "readout_states")
     done = result.done()
-    bar = progress(len(grid), 0, not args.no_progress, unit="config")
-    for values in grid:
+    names = ["cfg/" + ",".join(f"{k}={v}" for k, v in zip(keys, values)) for values in grid]
+    bar = progress(len(grid), sum(name in done for name in names), not args.no_progress, unit="config")
+    for values, name in zip(grid, names):
         params = dict(zip(keys, values))
-        name = "cfg/" + ",".join(f"{k}={v}" for k, v in params.items())
         if name not in done:
             t0 = time.perf_counter()
             m = MLCM(**THESIS, **params, epochs=args.epochs, n_train_eval=2000, random_state=args.seed)
@@ -91,7 +92,7 @@ def main(argv=None):
             result.write_unit(name, history_arrays(m), {"params": json.dumps(params),
                                                         "holdout_accuracy": m.history_["val_accuracy"][-1],
                                                         "seconds": time.perf_counter() - t0})
-        bar.update(1)
+            bar.update(1)
     bar.close()
     units = storage.read_units(args.out)
     # the grid's units only: "final" (the winner retrained) has a test accuracy instead

@@ -3,8 +3,9 @@
 File layout (every file written by rrnn)::
 
     /                       attributes: kind, config (JSON), created, rrnn_version,
-                            numpy_version, numba_version, git_revision, backend,
-                            n_threads, seed_entropy
+                            numpy_version, numba_version, git_revision, and the
+                            run metadata the driver passes (``extra_attrs``, e.g.
+                            backend, n_threads, seed_entropy) of the creating run
     /units/<name>/          one group per finished unit of work (e.g. one (N, draw)
                             of a scan): datasets + attributes (including run_id, the
                             id of the process that computed it), written atomically
@@ -327,9 +328,11 @@ def describe(path) -> str:
             lines.append(f"runs: {len(runs)}")
             for run_id, group in sorted(runs.items(), key=lambda item: str(item[1].attrs["started"])):
                 attrs = {k: str(v) for k, v in group.attrs.items()}
-                lines.append(f"  {run_id[:8]}  started {attrs.get('started', '?')}  "
-                             f"backend {attrs.get('backend', '?')}  threads {attrs.get('n_threads', '?')}  "
-                             f"git {attrs.get('git_revision', '?')}  units {per_run.get(run_id, 0)}")
+                shown = [f"{label} {attrs[key]}" for key, label in
+                         (("started", "started"), ("backend", "backend"),
+                          ("n_threads", "threads"), ("git_revision", "git")) if key in attrs]
+                lines.append(f"  {run_id[:8]}  " + "  ".join(shown)
+                             + f"  units {per_run.get(run_id, 0)}")
         lines.append(f"units: {len(units)} finished")
         names = sorted(units)
         if names:
