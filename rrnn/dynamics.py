@@ -66,6 +66,10 @@ class SimulationResult:
     beta: float = math.inf
 
 
+#: Largest finite inverse temperature accepted; beyond it use inf (zero temperature).
+MAX_FINITE_BETA = 1e300
+
+
 def check_beta(beta) -> float:
     """Inverse temperature: None or inf (zero temperature), or a number >= 0."""
     if beta is None:
@@ -78,6 +82,11 @@ def check_beta(beta) -> float:
     if math.isnan(beta) or beta < 0:
         raise ValueError(f"beta: expected a number >= 0 (inf or None: zero temperature), "
                          f"got {beta}")
+    # Why a bound: the kernels form 2 beta h; a finite beta this large overflows 2 beta to
+    # inf, and inf x 0 at a zero field is NaN.
+    if math.isfinite(beta) and beta > MAX_FINITE_BETA:
+        raise ValueError(f"beta: expected a finite value <= {MAX_FINITE_BETA:g} (or inf for "
+                         f"zero temperature), got {beta:g}")
     return beta
 
 

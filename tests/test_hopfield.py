@@ -266,6 +266,16 @@ def test_bad_input():
             rrnn.simulate(J_LR, s, beta=beta)
     with pytest.raises(TypeError, match="beta"):
         rrnn.simulate(J_LR, s, beta="hot")
+    # 2 beta overflows to inf past ~9e307, and inf x (zero field) would give NaN
+    with pytest.raises(ValueError, match=r"beta: expected a finite value <= 1e\+300 .*got 1e\+308"):
+        rrnn.simulate(J_LR, s, beta=1e308)
+    # the largest accepted beta acts as zero temperature wherever the field is not zero
+    # (at a zero field Glauber's rule is a coin flip at any beta; sign(0) = +1 is not)
+    high = rrnn.simulate(J_LR, s, beta=1e300, update="sync", max_steps=1, seed=1, backend="numpy")
+    cold = rrnn.simulate(J_LR, s, beta=math.inf, update="sync", max_steps=1, backend="numpy")
+    nonzero = rrnn.local_fields(J_LR, s, backend="numpy")[0] != 0
+    assert nonzero.sum() > N // 2
+    np.testing.assert_array_equal(high.states[0, nonzero], cold.states[0, nonzero])
     with pytest.raises(ValueError, match="flip_fraction"):
         hopfield.noisy_cue(J_LR.patterns[0], 1.5)
     with pytest.raises(ValueError, match="targets"):
