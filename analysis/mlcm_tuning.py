@@ -37,8 +37,6 @@ import itertools
 import json
 import time
 
-import numpy as np
-
 from rrnn import storage
 from rrnn.mlcm import MLCM
 

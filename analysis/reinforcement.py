@@ -37,7 +37,7 @@ import rrnn
 from rrnn import storage
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, check_unique_names, common_arguments, float_list, int_list, progress, run_main
+from _common import pyplot, save_figure, check_unique_names, common_arguments, int_list, progress, run_main
 
 KIND = "sparse_reinforcement_plane"
 

@@ -29,7 +29,6 @@ import hashlib
 import inspect
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import h5py
 import numpy as np
 
 from . import memory
-from .storage import differing_keys
+from .storage import differing_keys, new_file
 from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
 from .mlcm_inputs import imprinted_input_weights, random_input_weights
@@ -773,10 +772,7 @@ class MLCM:
     def save(self, path):
         """Write hyperparameters, learned state and history to HDF5 (atomically)."""
         self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with h5py.File(tmp, "w") as f:
+        with new_file(path) as f:
             f.attrs["kind"] = "rrnn.MLCM"
             f.attrs["params"] = _canonical(self.get_params())
             f.attrs["seed_entropy"] = str(self.seed_.entropy)
@@ -795,7 +791,6 @@ class MLCM:
             f.attrs["n_features_in"] = self.n_features_in_
             for k, v in self.history_.items():
                 f[f"history/{k}"] = np.asarray(v, dtype=np.float64)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path):

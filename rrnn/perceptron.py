@@ -15,14 +15,13 @@ thesis, or cosine-annealed to zero over the training epochs.
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 
 import h5py
 import numpy as np
 
 from ._validation import check_int, check_real
+from .storage import new_file
 
 __all__ = ["Perceptron"]
 
@@ -286,9 +285,7 @@ class Perceptron:
 
     def save(self, path):
         self._check_fitted()
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with h5py.File(tmp, "w") as f:
+        with new_file(path) as f:
             f.attrs["kind"] = "rrnn.Perceptron"
             # numpy scalars (e.g. np.int64 batch sizes) as plain JSON numbers
             params = {k: getattr(self, k) for k in ("rule", "learning_rate", "lr_schedule", "margin",
@@ -302,7 +299,6 @@ class Perceptron:
             f["classes"] = self.classes_
             for k, v in self.history_.items():
                 f[f"history/{k}"] = np.asarray(v, dtype=np.float64)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path):

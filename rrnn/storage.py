@@ -84,6 +84,46 @@ def _json_default(value):
     raise TypeError(f"config value {value!r} is not JSON serialisable")
 
 
+@contextmanager
+def locked(path):
+    """Hold an exclusive ``flock`` on ``<path>.lock`` (created if missing, left in place):
+    another process entering ``locked(path)`` waits until this one leaves.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file that the lock guards; its directory must exist.
+    """
+    path = Path(path)
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)      # released when the handle closes
+        yield
+
+
+@contextmanager
+def new_file(path):
+    """Write a whole HDF5 file atomically (models, checkpoints): yields an ``h5py.File``
+    open on ``<path>.tmp``, which replaces ``path`` only after a clean close. Held under
+    :func:`locked`, so two processes saving one path never share the copy.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; its directory is created if missing.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with locked(path):
+        try:
+            with h5py.File(tmp, "w") as f:
+                yield f
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+
 class ResultFile:
     """An HDF5 result file that grows one finished unit at a time.
 
@@ -139,12 +179,8 @@ class ResultFile:
     def _tmp_path(self) -> Path:
         return self.path.with_name(self.path.name + ".tmp")
 
-    @contextmanager
     def _locked(self):
-        """Hold an exclusive lock on ``<path>.lock``: another process's writes wait."""
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)      # released when the handle closes
-            yield
+        return locked(self.path)
 
     def _check_matches(self) -> None:
         try:

@@ -125,3 +125,31 @@ def test_info_describes_kind_config_runs_units_and_summary(tmp_path, capsys):
         pass
     assert cli.main(["info", str(tmp_path / "plain.h5")]) == 2
     assert "not an rrnn result file" in capsys.readouterr().err
+
+
+_SAVER = textwrap.dedent("""
+    import os, sys, time
+    import numpy as np
+    from rrnn import storage
+    open(sys.argv[3] + "." + sys.argv[2], "w").close()      # ready
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.001)
+    for i in range(100):
+        with storage.new_file(sys.argv[1]) as f:       # as MLCM.save and Perceptron.save do
+            f.attrs["writer"] = sys.argv[2]
+            f["x"] = np.full(1000, i)
+""")
+
+
+def test_two_processes_saving_one_model_file_both_succeed(tmp_path):
+    out, start = tmp_path / "ck.h5", tmp_path / "start"
+    procs = [subprocess.Popen([sys.executable, "-c", _SAVER, str(out), name, str(start)])
+             for name in ("p", "q")]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"start.{name}").exists() for name in "pq") and time.monotonic() < deadline:
+        time.sleep(0.005)
+    start.touch()
+    assert [p.wait(120) for p in procs] == [0, 0]
+    with h5py.File(out, "r") as f:      # the last complete save
+        assert f.attrs["writer"] in ("p", "q") and (f["x"][()] == 99).all()
+    assert not (tmp_path / "ck.h5.tmp").exists()
