@@ -9,11 +9,10 @@ File layout (every file written by rrnn)::
     /units/<name>/          one group per finished unit of work (e.g. one (N, draw)
                             of a scan): datasets + attributes (including run_id, the
                             id of the process that computed it), written atomically
-    /summary/...            optional derived tables (rewritten at the end)
-
     /runs/<run_id>/         one group per process that opened the file (attributes:
                             started, versions, git revision, backend, n_threads, ...),
                             so each unit's run_id says how it was computed
+    /summary/...            optional derived tables (rewritten at the end)
 
 Crash safety: each unit is added by copying the file to ``<path>.tmp``,
 writing the unit there and ``os.replace``-ing it over the original, so a kill
@@ -113,15 +112,25 @@ def new_file(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path), _replacing(path, copy=False) as f:
+        yield f
+
+
+@contextmanager
+def _replacing(path: Path, copy: bool):
+    """Open ``<path>.tmp`` for writing (a copy of ``path`` when ``copy`` and it exists,
+    else empty) and replace ``path`` with it only after a clean close, so a kill at
+    any moment leaves the old or the new complete file. The caller holds the lock."""
     tmp = path.with_name(path.name + ".tmp")
-    with locked(path):
-        try:
-            with h5py.File(tmp, "w") as f:
-                yield f
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+    if copy and path.exists():
+        shutil.copyfile(path, tmp)
+    try:
+        with h5py.File(tmp, "a" if copy else "w") as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 class ResultFile:
@@ -157,13 +166,13 @@ class ResultFile:
         run_attrs = dict(started=_now(), rrnn_version=_version("rrnn"),
                          numpy_version=np.__version__, numba_version=_version("numba"),
                          git_revision=git_revision(), **(extra_attrs or {}))
-        with self._locked():
+        with locked(self.path):
             tmp = self._tmp_path()
             if tmp.exists():      # left by a kill during a write (writers hold the lock)
                 tmp.unlink()
             if self.path.exists():
                 self._check_matches()
-            with self._copy_for_writing() as f:
+            with _replacing(self.path, copy=True) as f:
                 if "kind" not in f.attrs:          # a new file
                     f.attrs["kind"] = kind
                     f.attrs["config"] = _canonical(config)
@@ -178,9 +187,6 @@ class ResultFile:
 
     def _tmp_path(self) -> Path:
         return self.path.with_name(self.path.name + ".tmp")
-
-    def _locked(self):
-        return locked(self.path)
 
     def _check_matches(self) -> None:
         try:
@@ -219,23 +225,8 @@ class ResultFile:
     @contextmanager
     def _writing(self):
         """Open a copy for writing, under the lock; replace the original after a clean close."""
-        with self._locked(), self._copy_for_writing() as f:
+        with locked(self.path), _replacing(self.path, copy=True) as f:
             yield f
-
-    @contextmanager
-    def _copy_for_writing(self):
-        """Open ``<path>.tmp`` (a copy of the file, if any) for writing and replace the
-        original with it only after a clean close. The caller holds the lock."""
-        tmp = self._tmp_path()
-        if self.path.exists():
-            shutil.copyfile(self.path, tmp)
-        try:
-            with h5py.File(tmp, "a") as f:
-                yield f
-            os.replace(tmp, self.path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
 
     def done(self) -> set[str]:
         """Names of the finished units."""
@@ -326,11 +317,15 @@ def read_config(path) -> tuple[str, dict]:
         return str(f.attrs["kind"]), json.loads(f.attrs["config"])
 
 
+#: Kinds of the whole-file models written through :func:`new_file`.
+MODEL_KINDS = ("rrnn.MLCM", "rrnn.Perceptron")
+
+
 def describe(path) -> str:
     """A readable summary of an rrnn result file: kind, configuration, the runs that
     wrote it (with how many units each computed), the units and the summary tables.
-    An MLCM model or checkpoint file (kind ``rrnn.MLCM``) is described by its
-    parameters, the epochs done and the per-epoch history.
+    A model or checkpoint file (``MLCM.save``, ``Perceptron.save``) is described by
+    its parameters, the epochs done and the per-epoch history.
 
     Parameters
     ----------
@@ -343,7 +338,7 @@ def describe(path) -> str:
     """
     if Path(path).is_file():
         with h5py.File(path, "r") as f:
-            if f.attrs.get("kind") == "rrnn.MLCM":
+            if f.attrs.get("kind") in MODEL_KINDS:
                 return _describe_model(f, path)
     kind, config = read_config(path)
     units = read_units(path)
@@ -385,12 +380,15 @@ def describe(path) -> str:
 
 
 def _describe_model(f: h5py.File, path) -> str:
-    """The lines of :func:`describe` for a file written by ``MLCM.save``."""
+    """The lines of :func:`describe` for a file written by ``MLCM.save`` or
+    ``Perceptron.save``."""
     params = json.loads(f.attrs["params"])
-    lines = [f"file: {path}", "kind: rrnn.MLCM", "params:"]
+    lines = [f"file: {path}", f"kind: {f.attrs['kind']}", "params:"]
     lines += [f"  {key} = {json.dumps(value)}" for key, value in sorted(params.items())]
-    lines.append(f"epochs done: {int(f.attrs['epochs_done'])} of {params.get('epochs', '?')}, "
-                 f"samples seen: {int(f.attrs['samples_seen'])}")
+    progress = f"epochs done: {int(f.attrs['epochs_done'])} of {params.get('epochs', '?')}"
+    if "samples_seen" in f.attrs:
+        progress += f", samples seen: {int(f.attrs['samples_seen'])}"
+    lines.append(progress)
     history = f.get("history")
     series = {k: v[()] for k, v in history.items() if v.ndim == 1} if history is not None else {}
     if series:

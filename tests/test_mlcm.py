@@ -279,6 +279,12 @@ def test_info_shows_a_checkpoint_s_epochs_and_history(data, tmp_path, capsys):
     column = lines[header].split().index("val_accuracy")
     shown = [float(lines[header + e].split()[column]) for e in (1, 2)]
     np.testing.assert_allclose(shown, m.history_["val_accuracy"], atol=5e-5)
+    p = Perceptron(epochs=3, batch_size=8, random_state=0).fit(X, y)
+    p.save(tmp_path / "sub" / "p.h5")                 # the directory is created
+    assert cli.main(["info", str(tmp_path / "sub" / "p.h5")]) == 0
+    text = capsys.readouterr().out
+    assert "kind: rrnn.Perceptron" in text and "epochs done: 3 of 3" in text
+    np.testing.assert_array_equal(Perceptron.load(tmp_path / "sub" / "p.h5").coef_, p.coef_)
 
 
 def test_resumable_fit_equals_uninterrupted(data, tmp_path):
