@@ -77,6 +77,19 @@ def _run_scan(args) -> int:
     return 0
 
 
+def _info(path) -> int:
+    from . import scans, storage
+
+    try:
+        kind, config = storage.read_config(path)
+    except ValueError:          # a model file, or not rrnn's: describe() tells which
+        kind = None
+    # a scan knows all its units, so its progress can be shown
+    expected = scans.expected_units(config) if kind == scans.KIND else None
+    print(storage.describe(path, expected))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="rrnn", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -91,9 +104,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
-            from .storage import describe
-            print(describe(args.file))
-            return 0
+            return _info(args.file)
         if args.command == "config":
             from . import show_config
             show_config()

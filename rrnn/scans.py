@@ -41,6 +41,12 @@ def unit_name(n: int, draw: int) -> str:
     return f"n={n}/draw={draw}"
 
 
+def expected_units(config: dict) -> list[str]:
+    """Names of all the units of a scan with this stored configuration."""
+    return [unit_name(n, d) for n, count in zip(config["sizes"], config["draws"])
+            for d in range(count)]
+
+
 def run_critical_scan(path, sizes, *, draws=None, inits: int = 16, max_steps: int = 1000,
                       update: str = "sync", tol: float = 1e-3, seed: int = 0,
                       jd_start: float = 1.0, backend: str | None = None,

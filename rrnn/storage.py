@@ -321,7 +321,7 @@ def read_config(path) -> tuple[str, dict]:
 MODEL_KINDS = ("rrnn.MLCM", "rrnn.Perceptron")
 
 
-def describe(path) -> str:
+def describe(path, expected_units=None) -> str:
     """A readable summary of an rrnn result file: kind, configuration, the runs that
     wrote it (with how many units each computed), the units and the summary tables.
     A model or checkpoint file (``MLCM.save``, ``Perceptron.save``) is described by
@@ -330,6 +330,9 @@ def describe(path) -> str:
     Parameters
     ----------
     path : str or Path
+    expected_units : sequence of str, optional
+        All the unit names of the complete run (known to the code that writes this
+        kind), to report progress and what is left.
 
     Returns
     -------
@@ -364,7 +367,12 @@ def describe(path) -> str:
                           ("n_threads", "threads"), ("git_revision", "git")) if key in attrs]
                 lines.append(f"  {run_id[:8]}  " + "  ".join(shown)
                              + f"  units {per_run.get(run_id, 0)}")
-        lines.append(f"units: {len(units)} finished")
+        if expected_units is None:
+            lines.append(f"units: {len(units)} finished")
+        else:
+            left = [name for name in expected_units if name not in units]
+            lines.append(f"units: {len(units)} of {len(expected_units)} finished"
+                         + (f"; {len(left)} left, next {left[0]}" if left else "; complete"))
         names = sorted(units)
         if names:
             shown = names if len(names) <= 6 else names[:3] + ["..."] + names[-2:]

@@ -138,3 +138,14 @@ def test_sizes_in_another_order_or_repeated_are_the_same_scan(tmp_path):
         pass
     with pytest.raises(ValueError, match=r"plain.h5: not an rrnn result file"):
         storage.read_config(tmp_path / "plain.h5")
+
+
+def test_info_reports_a_scan_s_progress(tmp_path, capsys):
+    from rrnn import cli
+
+    out = tmp_path / "scan.h5"
+    scans.run_critical_scan(out, [20, 30], draws=2, inits=2, progress=False, backend="numpy")
+    with h5py.File(out, "a") as f:                   # as if killed before the last two units
+        del f["units/n=30/draw=0"], f["units/n=30/draw=1"]
+    assert cli.main(["info", str(out)]) == 0
+    assert "units: 2 of 4 finished; 2 left, next n=30/draw=0" in capsys.readouterr().out
