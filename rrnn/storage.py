@@ -24,18 +24,21 @@ lists the finished units. A rerun with a different configuration is refused.
 Concurrent runs on one path: every write holds an exclusive ``flock`` on
 ``<path>.lock`` (an empty file left in place), so two processes never share the
 ``.tmp`` copy, and each copy starts from the other's latest write: no unit is
-lost, though both runs may compute the same units.
+lost, though both runs may compute the same units. A file system without flock
+gets unlocked writes and a RuntimeWarning.
 """
 
 from __future__ import annotations
 
 import datetime
+import errno
 import fcntl
 import json
 import os
 import shutil
 import subprocess
 import uuid
+import warnings
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -83,6 +86,10 @@ def _json_default(value):
     raise TypeError(f"config value {value!r} is not JSON serialisable")
 
 
+#: errno values of a file system without flock support.
+_NO_FLOCK = {errno.ENOLCK, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
+
+
 @contextmanager
 def locked(path):
     """Hold an exclusive ``flock`` on ``<path>.lock`` (created if missing, left in place):
@@ -95,7 +102,16 @@ def locked(path):
     """
     path = Path(path)
     with open(path.with_name(path.name + ".lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)      # released when the handle closes
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)      # released when the handle closes
+        except OSError as exc:
+            if exc.errno not in _NO_FLOCK:
+                raise
+            # Some cluster file systems (e.g. Lustre mounted without -o flock) have no
+            # flock: write unlocked, as before locks existed, rather than not at all.
+            warnings.warn(f"{path}: the file system does not support flock ({exc.strerror}); "
+                          f"writing without a lock, so do not run two jobs on this file at once",
+                          RuntimeWarning, stacklevel=3)
         yield
 
 

@@ -153,3 +153,23 @@ def test_two_processes_saving_one_model_file_both_succeed(tmp_path):
     with h5py.File(out, "r") as f:      # the last complete save
         assert f.attrs["writer"] in ("p", "q") and (f["x"][()] == 99).all()
     assert not (tmp_path / "ck.h5.tmp").exists()
+
+
+def test_a_file_system_without_flock_still_gets_its_results(tmp_path, monkeypatch):
+    import errno
+
+    def no_flock(handle, operation):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(storage.fcntl, "flock", no_flock)
+    with pytest.warns(RuntimeWarning, match="does not support flock .*Function not implemented"):
+        result = storage.ResultFile(tmp_path / "run.h5", "kind", {"a": 1})
+        result.write_unit("u", {"x": [1]})
+    assert result.done() == {"u"}
+
+    def broken(handle, operation):
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(storage.fcntl, "flock", broken)
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        result.write_unit("v", {"x": [2]})
