@@ -138,6 +138,8 @@ def _replacing(path: Path, copy: bool):
     else empty) and replace ``path`` with it only after a clean close, so a kill at
     any moment leaves the old or the new complete file. The caller holds the lock."""
     tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():            # left by a kill during a write (writers hold the lock)
+        tmp.unlink()
     if copy and path.exists():
         shutil.copyfile(path, tmp)
     try:
@@ -183,9 +185,6 @@ class ResultFile:
                          numpy_version=np.__version__, numba_version=_version("numba"),
                          git_revision=git_revision(), **(extra_attrs or {}))
         with locked(self.path):
-            tmp = self._tmp_path()
-            if tmp.exists():      # left by a kill during a write (writers hold the lock)
-                tmp.unlink()
             if self.path.exists():
                 self._check_matches()
             with _replacing(self.path, copy=True) as f:
@@ -200,9 +199,6 @@ class ResultFile:
                 run = f.require_group("runs").create_group(self.run_id)
                 for key, value in run_attrs.items():
                     run.attrs[key] = _attr(value)
-
-    def _tmp_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".tmp")
 
     def _check_matches(self) -> None:
         try:
