@@ -54,6 +54,29 @@ INIT_STATES = ("input", "zeros")
 INPUT_INITS = ("random", "imprint")
 
 
+#: The thesis's lambda lists (7.1.1, L = 5). As defaults they follow the thesis's
+#: pattern at any depth: 4 for every layer after the first (the first entry is
+#: the unused input strength) and 2 for every layer before the last (the last
+#: entry is the unused label strength).
+THESIS_LAMBDA_LEFT = (6.0, 4.0, 4.0, 4.0, 4.0)
+THESIS_LAMBDA_RIGHT = (2.0, 2.0, 2.0, 2.0, 1.5)
+
+
+def _thesis_lambdas(value, thesis, first, middle, last, L):
+    """``value``, or the thesis pattern at depth L when ``value`` is the thesis's
+    five-layer list and L != 5 (so the default works at any depth)."""
+    if L == 5 or np.ndim(value) != 1 or len(value) != 5:
+        return value
+    try:
+        if tuple(float(v) for v in value) != thesis:
+            return value
+    except (TypeError, ValueError):
+        return value
+    if L == 1:
+        return (first,)
+    return (first,) + (middle,) * (L - 2) + (last,)
+
+
 def _real_list(value, name, length_options):
     arr = np.atleast_1d(np.asarray(value, dtype=object))
     if arr.ndim != 1 or len(arr) not in length_options:
@@ -88,10 +111,14 @@ class MLCM:
     lambda_left : float or sequence of L-1 or L floats
         Left (forward) ferromagnetic strengths of layers 2..L. With L values (the
         thesis's lists), the first one is the input strength of Algorithms 2-3 and is
-        not used: the input field is ``lambda_in x``.
+        not used: the input field is ``lambda_in x``. The default, the thesis's
+        ``(6, 4, 4, 4, 4)``, means 4 for layers 2..L at any depth L (an explicit
+        five-value list equal to it is read the same way).
     lambda_right : float or sequence of L-1 or L floats
         Right (backward) strengths of layers 1..L-1; with L values the last one is not
-        used: layer L feels the label field ``lambda_out W_back y`` (eq. 6.1).
+        used: layer L feels the label field ``lambda_out W_back y`` (eq. 6.1). The
+        default, the thesis's ``(2, 2, 2, 2, 1.5)``, means 2 for layers 1..L-1 at any
+        depth L.
     self_coupling : float
         J_D.
     lambda_in, lambda_out : float
@@ -191,8 +218,8 @@ class MLCM:
         W_in of ``input_density`` / ``input_patch``; None for zero padding.
     """
 
-    def __init__(self, n_units=1000, n_layers=5, lambda_left=(6.0, 4.0, 4.0, 4.0, 4.0),
-                 lambda_right=(2.0, 2.0, 2.0, 2.0, 1.5), self_coupling=0.1, lambda_in=6.0,
+    def __init__(self, n_units=1000, n_layers=5, lambda_left=THESIS_LAMBDA_LEFT,
+                 lambda_right=THESIS_LAMBDA_RIGHT, self_coupling=0.1, lambda_in=6.0,
                  lambda_out=12.0, activation="sign", threshold=0.0, sparsity=None,
                  init_state="input", update="sequential-sync", max_steps=50, learning_rate=0.01,
                  margin=1.0, weight_decay=0.0, readout="cross_entropy", readout_lr=0.01,
@@ -225,8 +252,10 @@ class MLCM:
         c = {}
         N = c["N"] = check_int(self.n_units, "n_units", minimum=2)
         L = c["L"] = check_int(self.n_layers, "n_layers", minimum=1)
-        ll = _real_list(self.lambda_left, "lambda_left", sorted({1, max(L - 1, 1), L}))
-        lr = _real_list(self.lambda_right, "lambda_right", sorted({1, max(L - 1, 1), L}))
+        left = _thesis_lambdas(self.lambda_left, THESIS_LAMBDA_LEFT, 6.0, 4.0, 4.0, L)
+        right = _thesis_lambdas(self.lambda_right, THESIS_LAMBDA_RIGHT, 2.0, 2.0, 1.5, L)
+        ll = _real_list(left, "lambda_left", sorted({1, max(L - 1, 1), L}))
+        lr = _real_list(right, "lambda_right", sorted({1, max(L - 1, 1), L}))
         if len(ll) == 1:
             ll = np.repeat(ll, L)
         elif len(ll) == L - 1:

@@ -763,3 +763,29 @@ def test_spawned_seeds_give_different_initialisations(data):
     a = tiny(random_state=np.random.SeedSequence(5, spawn_key=(0,))).fit(X, y)
     b = tiny(random_state=np.random.SeedSequence(5, spawn_key=(1,))).fit(X, y)
     assert not np.array_equal(a.couplings_, b.couplings_)
+
+
+@pytest.mark.parametrize("depth,left,right", [
+    (1, (6.0,), (2.0,)),
+    (3, (6.0, 4.0, 4.0), (2.0, 2.0, 1.5)),
+    (7, (6.0,) + (4.0,) * 6, (2.0,) * 6 + (1.5,)),
+])
+def test_default_lambdas_follow_the_thesis_pattern_at_any_depth(data, depth, left, right):
+    """The thesis's five-layer lists as defaults mean 4 left and 2 right per layer at
+    any depth: the same model as the pattern written out, trained identically."""
+    X, y = data
+    base = {k: v for k, v in tiny().get_params().items() if k not in ("lambda_left", "lambda_right")}
+    default = MLCM(**dict(base, n_layers=depth)).fit(X, y)
+    explicit = MLCM(**dict(base, n_layers=depth, lambda_left=left, lambda_right=right)).fit(X, y)
+    assert default.get_params()["lambda_left"] == (6.0, 4.0, 4.0, 4.0, 4.0)
+    for key in ("lam_left", "lam_right"):
+        np.testing.assert_array_equal(default._cfg[key], explicit._cfg[key])
+    np.testing.assert_array_equal(default._J.Jt, explicit._J.Jt)
+    np.testing.assert_array_equal(default.readout_, explicit.readout_)
+
+
+def test_other_five_value_lambdas_still_need_five_layers(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"lambda_left: expected a number or a sequence of "
+                                         r"length 1 or 2 or 3, got \(6.0, 4.0, 4.0, 4.0, 3.0\)"):
+        tiny(lambda_left=(6.0, 4.0, 4.0, 4.0, 3.0)).fit(X, y)
