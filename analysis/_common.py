@@ -3,25 +3,110 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 
-def int_list(text: str) -> list[int]:
-    """'800,1600,3.2e3' -> [800, 1600, 3200]."""
+# Argument types. Every value is checked while the command line is parsed, so a
+# refused command creates no result file (a file made with bad values would hold
+# their config and refuse the corrected command). argparse prefixes the message
+# with the option: "argument --points: expected an int >= 1, got '0'".
+
+def _parse_int(text: str) -> int:
+    """'3200' or '3.2e3' -> 3200; a non-integral value is refused."""
     try:
-        return [int(float(x)) for x in text.split(",") if x.strip()]
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}")
+    if not math.isfinite(value) or value != int(value):
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}")
+    return int(value)
 
 
-def float_list(text: str) -> list[float]:
+def _parse_float(text: str) -> float:
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def int_range(minimum: int | None = None, maximum: int | None = None):
+    """An argparse type: one int in [minimum, maximum] (either bound optional)."""
+    def parse(text: str) -> int:
+        value = _parse_int(text)
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an int >= {minimum}, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"expected an int <= {maximum}, got {text!r}")
+        return value
+    return parse
+
+
+def float_range(low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False):
+    """An argparse type: one finite number in the interval from ``low`` to ``high``
+    (closed unless ``low_open`` / ``high_open``; either bound optional)."""
+    def parse(text: str) -> float:
+        value = _parse_float(text)
+        below = low is not None and (value <= low if low_open else value < low)
+        above = high is not None and (value >= high if high_open else value > high)
+        if below or above:
+            lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
+            hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
+            where = (f"in {lo}, {hi}" if low is not None and high is not None
+                     else f"{'>' if low_open else '>='} {low:g}" if low is not None
+                     else f"{'<' if high_open else '<='} {high:g}")
+            raise argparse.ArgumentTypeError(f"expected a number {where}, got {text!r}")
+        return value
+    return parse
+
+
+def _list_of(item, what: str):
+    def parse(text: str) -> list:
+        parts = text.split(",")
+        if not text.strip() or any(not x.strip() for x in parts):
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}")
+        return [item(x.strip()) for x in parts]
+    return parse
+
+
+def int_list_range(minimum: int | None = None, maximum: int | None = None):
+    """An argparse type: '800,1600,3.2e3' -> [800, 1600, 3200], each in range."""
+    return _list_of(int_range(minimum, maximum), "integers")
+
+
+def float_list_range(low: float | None = None, high: float | None = None, *,
+                     low_open: bool = False, high_open: bool = False):
+    """An argparse type: '0.1,0.2' -> [0.1, 0.2], each finite and in range."""
+    return _list_of(float_range(low, high, low_open=low_open, high_open=high_open), "numbers")
+
+
+def choice_list(choices):
+    """An argparse type: 'sync,async' -> ['sync', 'async'], each one of ``choices``."""
+    def item(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(
+                f"expected values among {', '.join(map(repr, choices))}, got {text!r}")
+        return text
+    return _list_of(item, "values")
+
+
+#: Unbounded forms, kept for the drivers' list options that take any value.
+int_list = int_list_range()
+float_list = float_list_range()
+
+
+def existing_dir(text: str) -> str:
+    """An argparse type: a directory that exists (data directories)."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"expected an existing directory, got {text!r}")
+    return text
 
 
 def run_main(main) -> None:
@@ -58,9 +143,9 @@ def progress(total: int, initial: int = 0, enabled: bool = True, unit: str = "un
 
 
 def common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int_range(0), default=0)
     parser.add_argument("--backend", choices=["c", "numba", "numpy", "auto"], default=None)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=int_range(1, 1024), default=None)
     parser.add_argument("--no-progress", action="store_true")
 
 
