@@ -111,8 +111,8 @@ def existing_dir(text: str) -> str:
 
 def run_main(main) -> None:
     """Run a driver's ``main()`` as a command: an interrupt or a refused input
-    (bad argument, a file holding a different run, a network that will not fit,
-    missing data) prints one line instead of a traceback. Finished units are on
+    (bad argument, a file holding a different run or made read-only, a network
+    that will not fit, missing data) prints one line instead of a traceback. Finished units are on
     disk, so an interrupted run resumes when the same command is rerun."""
     prog = Path(sys.argv[0]).name
     try:
@@ -121,7 +121,7 @@ def run_main(main) -> None:
         print(f"{prog}: interrupted; finished units are saved, rerun the same command to resume",
               file=sys.stderr)
         sys.exit(130)
-    except (ValueError, MemoryError, FileNotFoundError) as exc:
+    except (ValueError, MemoryError, FileNotFoundError, PermissionError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         sys.exit(2)
 

@@ -16,8 +16,8 @@ import time
 def _sizes(text: str) -> list[int]:
     # float() first so that 1e5 is accepted; 20.7, inf and nan are not integers
     try:
-        values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
+        values = [float(x) for x in text.split(",")]
+    except ValueError:          # also an empty item: "200,,400"
         values = None
     if values is None or not all(math.isfinite(v) and v.is_integer() for v in values):
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")

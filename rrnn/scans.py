@@ -86,7 +86,8 @@ def run_critical_scan(path, sizes, *, draws=None, inits: int = 16, max_steps: in
     max_steps, tol, jd_start = check_bisection(max_steps, tol, jd_start)
     seed = check_int(seed, "seed", minimum=0)
     n_threads = check_n_threads(n_threads)
-    backends.get(backend)                   # an unknown backend fails before the file exists
+    # an unknown backend fails before the file exists; the run records the one used
+    backend_used = backends.get(backend).name
     if draws is None:
         per_n = {n: default_draws(n) for n in sizes}
     elif isinstance(draws, dict):
@@ -103,7 +104,8 @@ def run_critical_scan(path, sizes, *, draws=None, inits: int = 16, max_steps: in
     for n in sizes:
         couplings.memory.require(scan_nbytes(n, inits), f"critical scan at n={n}, inits={inits}")
     result = storage.ResultFile(path, KIND, config, extra_attrs=dict(
-        backend=backend or "auto", n_threads=n_threads, seed_entropy=seed))
+        backend=backend or "auto", backend_used=backend_used, n_threads=n_threads,
+        seed_entropy=seed))
     done = result.done()
     todo = [(n, d) for n in sizes for d in range(per_n[n]) if unit_name(n, d) not in done]
     work = {n: n * n for n in sizes}          # cost ~ n^2 per draw, for the progress bar

@@ -137,6 +137,11 @@ def _replacing(path: Path, copy: bool):
     """Open ``<path>.tmp`` for writing (a copy of ``path`` when ``copy`` and it exists,
     else empty) and replace ``path`` with it only after a clean close, so a kill at
     any moment leaves the old or the new complete file. The caller holds the lock."""
+    if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
+        # The user protected it (no write bit: root may write anyway, so the bits
+        # are checked too); replacing it would lift that silently.
+        raise PermissionError(f"{path}: the file is read-only; make it writable "
+                              f"(chmod u+w) to add to it, or choose another path")
     tmp = path.with_name(path.name + ".tmp")
     if tmp.exists():            # left by a kill during a write (writers hold the lock)
         tmp.unlink()
@@ -145,6 +150,8 @@ def _replacing(path: Path, copy: bool):
     try:
         with h5py.File(tmp, "a" if copy else "w") as f:
             yield f
+        if path.exists():       # keep its permissions (e.g. group-writable)
+            shutil.copymode(path, tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -319,11 +326,23 @@ def differing_keys(stored: dict, wanted: dict, ignore=()) -> list[str]:
             if k not in ignore and stored.get(k) != wanted.get(k)]
 
 
+def _open_for_reading(path) -> h5py.File:
+    """``path`` opened read-only; a missing path, a directory or a file that is not
+    HDF5 is refused with a message that names it."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: a directory, not a result file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: not an HDF5 file ({exc})") from exc
+
+
 def read_config(path) -> tuple[str, dict]:
     """(kind, config) of an rrnn result file."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    with h5py.File(path, "r") as f:
+    with _open_for_reading(path) as f:
         if "kind" not in f.attrs or "config" not in f.attrs:
             raise ValueError(f"{path}: not an rrnn result file (no 'kind' and 'config' attributes)")
         return str(f.attrs["kind"]), json.loads(f.attrs["config"])
@@ -351,10 +370,9 @@ def describe(path, expected_units=None) -> str:
     str
         Several lines, for ``rrnn info``.
     """
-    if Path(path).is_file():
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("kind") in MODEL_KINDS:
-                return _describe_model(f, path)
+    with _open_for_reading(path) as f:
+        if f.attrs.get("kind") in MODEL_KINDS:
+            return _describe_model(f, path)
     kind, config = read_config(path)
     units = read_units(path)
     per_run: dict[str, int] = {}
@@ -374,6 +392,8 @@ def describe(path, expected_units=None) -> str:
             lines.append(f"runs: {len(runs)}")
             for run_id, group in sorted(runs.items(), key=lambda item: str(item[1].attrs["started"])):
                 attrs = {k: str(v) for k, v in group.attrs.items()}
+                if "backend_used" in attrs and attrs.get("backend") != attrs["backend_used"]:
+                    attrs["backend"] = f"{attrs.get('backend', '?')} ({attrs['backend_used']})"
                 shown = [f"{label} {attrs[key]}" for key, label in
                          (("started", "started"), ("backend", "backend"),
                           ("n_threads", "threads"), ("git_revision", "git")) if key in attrs]

@@ -125,6 +125,53 @@ def test_info_describes_kind_config_runs_units_and_summary(tmp_path, capsys):
         pass
     assert cli.main(["info", str(tmp_path / "plain.h5")]) == 2
     assert "not an rrnn result file" in capsys.readouterr().err
+    (tmp_path / "text.h5").write_text("not hdf5")
+    assert cli.main(["info", str(tmp_path / "text.h5")]) == 2
+    assert "text.h5: not an HDF5 file" in capsys.readouterr().err
+    assert cli.main(["info", str(tmp_path)]) == 2
+    assert f"{tmp_path}: a directory, not a result file" in capsys.readouterr().err
+
+
+def test_a_read_only_result_file_is_refused_and_permissions_are_kept(tmp_path):
+    """Replacing a file the user made read-only would lift the protection silently (the
+    directory stays writable), so it is refused before any work; a writable file keeps
+    its mode (e.g. group-writable) across the replacement."""
+    out = tmp_path / "run.h5"
+    storage.ResultFile(out, "demo", {"a": 1}).write_unit("u0", {"x": [0]})
+    out.chmod(0o444)
+    with pytest.raises(PermissionError, match=r"run.h5: the file is read-only; make it writable"):
+        storage.ResultFile(out, "demo", {"a": 1})
+    with pytest.raises(PermissionError, match="read-only"):
+        with storage.new_file(out):
+            pass
+    assert out.stat().st_mode & 0o777 == 0o444 and list(storage.read_units(out)) == ["u0"]
+    out.chmod(0o664)
+    storage.ResultFile(out, "demo", {"a": 1}).write_unit("u1", {"x": [1]})
+    assert out.stat().st_mode & 0o777 == 0o664
+    assert sorted(storage.read_units(out)) == ["u0", "u1"]
+
+
+def test_a_scan_records_the_backend_that_auto_chose(tmp_path, capsys):
+    from rrnn import backends, cli
+    from rrnn.scans import run_critical_scan
+
+    out = tmp_path / "scan.h5"
+    run_critical_scan(out, [16], draws=1, inits=2, max_steps=20, tol=0.1, backend=None,
+                      progress=False)
+    with h5py.File(out, "r") as f:
+        (run,) = f["runs"].values()
+        assert run.attrs["backend_used"] == backends.get(None).name
+    assert cli.main(["info", str(out)]) == 0
+    assert f"backend auto ({backends.get(None).name})" in capsys.readouterr().out
+
+
+def test_scan_sizes_with_an_empty_item_are_refused(capsys):
+    from rrnn import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["scan", "--sizes", "200,,400"])
+    assert exc.value.code == 2
+    assert "argument --sizes: expected comma-separated integers, got '200,,400'" in capsys.readouterr().err
 
 
 _SAVER = textwrap.dedent("""
