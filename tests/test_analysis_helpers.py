@@ -39,3 +39,17 @@ def test_grid_values_that_share_a_unit_name_are_refused():
     with pytest.raises(ValueError, match=r"--d-points: two values give the same unit name 'd=1.0000'"):
         check_unique_names((f"d={d:.4f}" for d in d_grid), "--d-points")
     check_unique_names((f"d={d:.4f}" for d in np.linspace(1.0, 2.0, 21)), "--d-points")
+
+
+@pytest.mark.parametrize("form", ["script", "module"])
+def test_drivers_run_as_scripts_and_as_modules(form):
+    """``python analysis/<driver>.py`` (the README's form) and ``python -m
+    analysis.<driver>`` both find the drivers' shared helpers."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    cmd = ([sys.executable, "analysis/fixed_points.py", "--help"] if form == "script"
+           else [sys.executable, "-m", "analysis.fixed_points", "--help"])
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--count-sizes" in done.stdout
