@@ -318,12 +318,31 @@ def read_units(path) -> dict[str, dict]:
     return out
 
 
+def _brief(value, limit: int = 80) -> str:
+    """``repr(value)``; a long list shows its first and last items and its length
+    (a 61-point grid would otherwise fill the terminal)."""
+    text = repr(value)
+    if len(text) <= limit or not isinstance(value, list) or len(value) < 5:
+        return text
+    return f"[{value[0]!r}, {value[1]!r}, ..., {value[-1]!r}] ({len(value)} values)"
+
+
 def differing_keys(stored: dict, wanted: dict, ignore=()) -> list[str]:
     """``"key: stored X, expected Y"`` for each key (outside ``ignore``) whose value
-    differs between two settings dicts, a key missing from one as ``(absent)``."""
-    return [f"{k}: stored {stored.get(k, '(absent)')!r}, expected {wanted.get(k, '(absent)')!r}"
+    differs between two settings dicts, a key missing from one as ``(absent)``; long
+    lists are abbreviated to their ends and length."""
+    return [_difference(k, stored.get(k, "(absent)"), wanted.get(k, "(absent)"))
             for k in sorted(set(stored) | set(wanted))
             if k not in ignore and stored.get(k) != wanted.get(k)]
+
+
+def _difference(key, old, new) -> str:
+    if (isinstance(old, list) and isinstance(new, list) and len(old) == len(new)
+            and len(repr(old)) > 80):
+        i = next(i for i, (a, b) in enumerate(zip(old, new)) if a != b)
+        return (f"{key}: stored and expected differ first at [{i}] of {len(old)} values: "
+                f"stored {old[i]!r}, expected {new[i]!r}")
+    return f"{key}: stored {_brief(old)}, expected {_brief(new)}"
 
 
 def _open_for_reading(path) -> h5py.File:

@@ -220,3 +220,16 @@ def test_a_file_system_without_flock_still_gets_its_results(tmp_path, monkeypatc
     monkeypatch.setattr(storage.fcntl, "flock", broken)
     with pytest.raises(OSError, match="Bad file descriptor"):
         result.write_unit("v", {"x": [2]})
+
+
+def test_a_refusal_abbreviates_long_lists_to_where_they_differ(tmp_path):
+    out = tmp_path / "grid.h5"
+    grid = [round(0.025 * k, 3) for k in range(61)]
+    storage.ResultFile(out, "demo", {"jd_grid": grid, "sizes": list(range(10, 50))})
+    changed = grid[:30] + [9.0] + grid[31:]
+    with pytest.raises(ValueError) as exc:
+        storage.ResultFile(out, "demo", {"jd_grid": changed, "sizes": list(range(10, 51))})
+    text = str(exc.value)
+    assert "jd_grid: stored and expected differ first at [30] of 61 values: stored 0.75, expected 9.0" in text
+    assert "sizes: stored [10, 11, ..., 49] (40 values), expected [10, 11, ..., 50] (41 values)" in text
+    assert "0.725" not in text                       # the long grid is not printed whole
