@@ -671,8 +671,10 @@ class MLCM:
             h["val_sparsity"].append(np.full(c["L"], np.nan))
         self.epochs_done_ += 1
         if self.verbose:
-            print(f"epoch {self.epochs_done_}: train {h['train_accuracy'][-1]:.4f} "
-                  f"val {h['val_accuracy'][-1]:.4f} steps {h['mean_steps'][-1]:.2f} "
+            def acc(x):         # NaN: not measured (n_train_eval=0, or no validation set)
+                return "not measured" if np.isnan(x) else f"{x:.4f}"
+            print(f"epoch {self.epochs_done_}: train {acc(h['train_accuracy'][-1])} "
+                  f"val {acc(h['val_accuracy'][-1])} steps {h['mean_steps'][-1]:.2f} "
                   f"{h['seconds'][-1]:.1f}s", flush=True)
 
     def _check_states(self, X, name="X"):
