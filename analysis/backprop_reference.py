@@ -31,9 +31,10 @@ import numpy as np
 
 from rrnn import storage
 
-from _common import float_list, progress, pyplot, save_figure, run_main
+from _common import (existing_dir, float_list, float_range, int_range, progress, pyplot,
+                     save_figure, run_main)
 from _mlp import BackpropMLP
-from mlcm_baseline import DATASETS, accuracy_band, ci95, history_arrays, load_data
+from mlcm_baseline import DATASETS, accuracy_band, check_sample_counts, ci95, history_arrays, load_data
 
 KIND = "backprop_reference"
 
@@ -93,25 +94,30 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=list(DATASETS), default="fashion")
     p.add_argument("--out", default=None)
-    p.add_argument("--hidden", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam rate, cosine-annealed over --epochs")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--weight-decay", type=float, default=0.05,
-                   help="decoupled weight decay of the weight matrices (AdamW), per unit rate")
+    p.add_argument("--hidden", type=int_range(1), default=2000)
+    p.add_argument("--lr", type=float_range(0, low_open=True), default=1e-3,
+                   help="Adam rate, cosine-annealed over --epochs")
+    p.add_argument("--epochs", type=int_range(1), default=30)
+    p.add_argument("--batch-size", type=int_range(1), default=100)
+    p.add_argument("--weight-decay", type=float_range(0), default=0.05,
+                   help="decoupled weight decay of the weight matrices (AdamW), per unit rate; "
+                        "--lr * --weight-decay < 1")
     p.add_argument("--dropout", type=dropout_pair, default=(0.1, 0.5),
                    help="drop probabilities 'input,hidden' in training")
-    p.add_argument("--inits", type=int, default=1)
-    p.add_argument("--train-samples", type=int, default=None)
-    p.add_argument("--test-samples", type=int, default=None)
-    p.add_argument("--train-eval", type=int, default=10000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--inits", type=int_range(1), default=1)
+    p.add_argument("--train-samples", type=int_range(1), default=None)
+    p.add_argument("--test-samples", type=int_range(1), default=None)
+    p.add_argument("--train-eval", type=int_range(0), default=10000,
+                   help="training samples scored per epoch (at most the training set; 0: not measured)")
+    p.add_argument("--seed", type=int_range(0), default=0)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    for name in ("hidden", "epochs", "batch_size", "inits"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')}: expected a positive integer, got {getattr(args, name)}")
+    if args.lr * args.weight_decay >= 1:
+        # each step scales W by 1 - lr * weight_decay: >= 1 zeroes or flips the weights
+        p.error(f"--weight-decay: expected --lr * --weight-decay < 1 (--lr {args.lr:g}), "
+                f"got {args.weight_decay:g}")
+    check_sample_counts(p, [args.dataset], args.data_dir, args.train_samples, args.test_samples)
     args.out = args.out or f"results/backprop_{args.dataset}.h5"
     result = run(args)
     acc = validation_curves(result.path)

@@ -32,9 +32,11 @@ import numpy as np
 
 import rrnn
 from rrnn import fits, storage
+from rrnn.dynamics import MAX_STEPS_LIMIT
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, common_arguments, int_list, progress, run_main
+from _common import (pyplot, save_figure, choice_list, common_arguments, float_range, int_list_range,
+                     int_range, progress, run_main)
 
 KIND = "convergence_times"
 
@@ -185,22 +187,70 @@ def plot(data, png) -> Path:
     return save_figure(fig, png)
 
 
+def check_arguments(p, args) -> None:
+    """Cross-option checks and the paths used only after the run, before any file is made."""
+    for name, values in (("--sizes", args.sizes), ("--updates", args.updates)):
+        if len(set(values)) != len(values):
+            p.error(f"{name}: expected distinct values, got {','.join(map(str, values))}")
+    if args.points == 1 and args.jd_max != args.jd_min:
+        p.error(f"--jd-max: with --points 1 the grid is --jd-min only; expected --jd-max equal "
+                f"to --jd-min ({args.jd_min:g}), got {args.jd_max:g}")
+    if args.points > 1 and not args.jd_min < args.jd_max:
+        p.error(f"--jd-min: expected a value below --jd-max ({args.jd_max:g}), got {args.jd_min:g}")
+    if args.png is not None:
+        # the figure is written as PNG at --png with its suffix replaced by .png (save_figure)
+        try:
+            png = Path(args.png).with_suffix(".png")
+        except ValueError:
+            p.error(f"--png: expected a file path, got {args.png!r}")
+        if png.is_dir():
+            p.error(f"--png: expected a file path, got {args.png!r} (the figure {str(png)!r} "
+                    f"is a directory)")
+        if not png.parent.is_dir():
+            p.error(f"--png: expected a path in an existing directory, got {args.png!r}")
+    out = Path(args.out).resolve()
+    mine = {(u, n) for u in args.updates for n in args.sizes}
+    seen: dict = {}
+    listed: set = set()
+    for path in args.also:
+        if Path(path).resolve() == out:
+            p.error(f"--also: expected files other than --out, got {path!r}")
+        if Path(path).resolve() in listed:
+            p.error(f"--also: expected distinct files, got {path!r} twice")
+        listed.add(Path(path).resolve())
+        try:
+            kind, _ = storage.read_config(path)
+        except (ValueError, FileNotFoundError) as exc:
+            p.error(f"--also: expected {KIND!r} result files, got {path!r} ({exc})")
+        if kind != KIND:
+            p.error(f"--also: expected {KIND!r} result files, got {path!r} of kind {kind!r}")
+        for unit in storage.read_units(path).values():
+            key = (str(unit["attrs"]["update"]), int(unit["attrs"]["n"]))
+            if key in mine:
+                p.error(f"--also: {path!r} holds update={key[0]} N={key[1]}, which this run "
+                        f"computes (each update and N must come from one file)")
+            if seen.setdefault(key, path) != path:
+                p.error(f"--also: {path!r} and {seen[key]!r} both hold update={key[0]} N={key[1]} "
+                        f"(each update and N must come from one file)")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results/convergence_times.h5")
-    p.add_argument("--sizes", type=int_list, default=[800, 1600, 3200, 6400, 12800, 25600, 51200, 102400])
-    p.add_argument("--updates", type=lambda s: s.split(","), default=["sync", "async"])
-    p.add_argument("--jd-min", type=float, default=0.0)
-    p.add_argument("--jd-max", type=float, default=1.5)
-    p.add_argument("--points", type=int, default=61)
-    p.add_argument("--draws", type=int, default=2)
-    p.add_argument("--inits", type=int, default=4)
-    p.add_argument("--max-steps", type=int, default=1000)
+    p.add_argument("--sizes", type=int_list_range(2), default=[800, 1600, 3200, 6400, 12800, 25600, 51200, 102400])
+    p.add_argument("--updates", type=choice_list(["sync", "async"]), default=["sync", "async"])
+    p.add_argument("--jd-min", type=float_range(), default=0.0)
+    p.add_argument("--jd-max", type=float_range(), default=1.5)
+    p.add_argument("--points", type=int_range(1), default=61)
+    p.add_argument("--draws", type=int_range(1), default=2)
+    p.add_argument("--inits", type=int_range(1), default=4)
+    p.add_argument("--max-steps", type=int_range(1, MAX_STEPS_LIMIT), default=1000)
     p.add_argument("--also", nargs="*", default=[],
                    help="other convergence-time result files to draw and fit with this one")
     p.add_argument("--png", default=None, help="figure path (default: --out with .png)")
     common_arguments(p)
     args = p.parse_args(argv)
+    check_arguments(p, args)
     result = run(args)
     data = load([result.path, *args.also])
     png = plot(data, args.png or Path(result.path).with_suffix(".png"))

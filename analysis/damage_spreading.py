@@ -30,9 +30,11 @@ import numpy as np
 
 import rrnn
 from rrnn import storage
+from rrnn.dynamics import MAX_STEPS_LIMIT
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, common_arguments, float_list, int_list, progress, run_main
+from _common import (pyplot, save_figure, common_arguments, float_list, int_list_range, int_range,
+                     progress, run_main)
 
 KIND = "damage_spreading"
 
@@ -148,14 +150,19 @@ def plot(path, png=None) -> Path:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results/damage.h5")
-    p.add_argument("--sizes", type=int_list, default=[1000, 4000, 16000])
+    p.add_argument("--sizes", type=int_list_range(2), default=[1000, 4000, 16000])
     p.add_argument("--jd", type=float_list, default=[0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0])
-    p.add_argument("--draws", type=int, default=2)
-    p.add_argument("--pairs", type=int, default=8)
-    p.add_argument("--max-steps", type=int, default=200)
-    p.add_argument("--checkpoints", type=int, default=12)
+    p.add_argument("--draws", type=int_range(1), default=2)
+    p.add_argument("--pairs", type=int_range(1), default=8)
+    p.add_argument("--max-steps", type=int_range(1, MAX_STEPS_LIMIT), default=200)
+    p.add_argument("--checkpoints", type=int_range(1), default=12)
     common_arguments(p)
     args = p.parse_args(argv)
+    if len(set(args.sizes)) != len(args.sizes):
+        p.error(f"--sizes: expected distinct values, got {','.join(map(str, args.sizes))}")
+    if args.checkpoints == 1 and args.max_steps > 1:
+        p.error(f"--checkpoints: the times are geometric from t = 1 to --max-steps "
+                f"({args.max_steps}), so one checkpoint is t = 1 only; expected an int >= 2, got 1")
     result = run(args)
     print(f"wrote {result.path} and {plot(result.path)}")
 

@@ -35,9 +35,12 @@ import numpy as np
 
 import rrnn
 from rrnn import storage
+from rrnn.dynamics import MAX_STEPS_LIMIT
+from rrnn.fixed_points import MAX_N as MAX_COUNT_N
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, common_arguments, float_list, int_list, progress, run_main
+from _common import (pyplot, save_figure, common_arguments, float_list, int_list_range, int_range,
+                     progress, run_main)
 
 KIND = "fixed_points_and_cycles"
 
@@ -152,16 +155,23 @@ def plot(path, png=None) -> Path:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results/fixed_points.h5")
-    p.add_argument("--count-sizes", type=int_list, default=[8, 12, 16, 20, 24, 28])
-    p.add_argument("--count-draws", type=int, default=20)
+    # enumeration visits all 2**N states: N <= rrnn.fixed_points.MAX_N (32)
+    p.add_argument("--count-sizes", type=int_list_range(2, MAX_COUNT_N), default=[8, 12, 16, 20, 24, 28])
+    # the figure's error bars are standard errors over draws (ddof=1): two or more
+    p.add_argument("--count-draws", type=int_range(2), default=20)
     p.add_argument("--jd", type=float_list, default=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5])
-    p.add_argument("--cycle-sizes", type=int_list, default=[16, 24, 32, 40, 48, 56, 64])
+    p.add_argument("--cycle-sizes", type=int_list_range(2), default=[16, 24, 32, 40, 48, 56, 64])
     p.add_argument("--cycle-jd", type=float_list, default=[0.0, 0.2, 0.3])
-    p.add_argument("--cycle-draws", type=int, default=4)
-    p.add_argument("--cycle-inits", type=int, default=32)
-    p.add_argument("--max-steps", type=int, default=200000)
+    p.add_argument("--cycle-draws", type=int_range(1), default=4)
+    p.add_argument("--cycle-inits", type=int_range(1), default=32)
+    p.add_argument("--max-steps", type=int_range(1, MAX_STEPS_LIMIT), default=200000)
     common_arguments(p)
     args = p.parse_args(argv)
+    for name in ("count_sizes", "cycle_sizes"):
+        values = getattr(args, name)
+        if len(set(values)) != len(values):
+            p.error(f"--{name.replace('_', '-')}: expected distinct values, "
+                    f"got {','.join(map(str, values))}")
     result = run(args)
     print(f"wrote {result.path} and {plot(result.path)}")
 

@@ -67,8 +67,10 @@ from scipy import special
 
 import rrnn
 from rrnn import couplings, hopfield, storage
+from rrnn.dynamics import MAX_STEPS_LIMIT
 
-from _common import common_arguments, float_list, int_list, progress, pyplot, save_figure, run_main
+from _common import (common_arguments, float_list_range, int_list_range, int_range, progress, pyplot,
+                     save_figure, run_main)
 
 PARTS = ("capacity", "basins", "mixtures", "perfect")
 _PART_ID = {name: k for k, name in enumerate(PARTS)}
@@ -453,17 +455,18 @@ def main(argv=None):
     p.add_argument("part", choices=PARTS + ("all",))
     p.add_argument("--out", default=None, help="HDF5 path of one part (default <out-dir>/hopfield_<part>.h5)")
     p.add_argument("--out-dir", default="results", help="folder of the default paths (default: %(default)s)")
-    p.add_argument("--sizes", type=int_list, default=None)
-    p.add_argument("--n", type=int, default=None, help="size for basins and mixtures")
-    p.add_argument("--alphas", type=float_list, default=None)
-    p.add_argument("--factors", type=float_list, default=None,
+    p.add_argument("--sizes", type=int_list_range(2), default=None)
+    p.add_argument("--n", type=int_range(2), default=None, help="size for basins and mixtures")
+    p.add_argument("--alphas", type=float_list_range(0, low_open=True), default=None)
+    p.add_argument("--factors", type=float_list_range(0, low_open=True), default=None,
                    help="perfect: P grid in units of N/(2 ln N)")
-    p.add_argument("--draws", type=int, default=None)
-    p.add_argument("--cues", type=int, default=None)
-    p.add_argument("--points", type=int, default=None)
-    p.add_argument("--triples", type=int, default=None)
-    p.add_argument("--tested", type=int, default=None)
-    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--draws", type=int_range(1), default=None)
+    p.add_argument("--cues", type=int_range(1), default=None)
+    # initial overlaps from 0 to 1: two points or more
+    p.add_argument("--points", type=int_range(2), default=None)
+    p.add_argument("--triples", type=int_range(1), default=None)
+    p.add_argument("--tested", type=int_range(1), default=None)
+    p.add_argument("--max-steps", type=int_range(1, MAX_STEPS_LIMIT), default=None)
     p.add_argument("--plot-only", action="store_true")
     common_arguments(p)
     args = p.parse_args(argv)
@@ -471,6 +474,7 @@ def main(argv=None):
         p.error("--out names one file; with 'all' each part is written to "
                 "<out-dir>/hopfield_<part>.h5 (use --out-dir)")
     parts = PARTS if args.part == "all" else (args.part,)
+    jobs = []
     for part in parts:
         pa = argparse.Namespace(**vars(args))
         for key, value in DEFAULTS[part].items():
@@ -478,6 +482,9 @@ def main(argv=None):
                 setattr(pa, key, value)
         if pa.out is None:
             pa.out = str(Path(args.out_dir) / f"hopfield_{part}.h5")
+        check_part(p, part, pa, "--out" if args.out is not None else "--out-dir")
+        jobs.append((part, pa))
+    for part, pa in jobs:
         t0 = time.perf_counter()
         path = Path(pa.out) if pa.plot_only else RUN[part](pa).path
         png = PLOT[part](path)
@@ -488,6 +495,38 @@ def main(argv=None):
             for n, e in analyse_perfect(path).items():
                 print(f"N={n:6d}: P_1/2 = {e['p_half']:.1f}, theory {e['p_half_theory']:.1f}, "
                       f"N/(2 ln N) = {float(hopfield.perfect_recall_scale(n)):.1f}")
+
+
+def check_part(p, part, pa, where) -> None:
+    """Checks of one part's settings (after its defaults are filled in) that no single
+    option can make: all of them run before the first part creates its file. ``where``
+    names the option that gave the path (--out, or --out-dir for the default paths)."""
+    if pa.plot_only:
+        kind = f"hopfield_{part}"
+        try:
+            found, _ = storage.read_config(pa.out)
+        except (ValueError, FileNotFoundError) as exc:
+            p.error(f"{where}: --plot-only expects an existing {kind!r} result file, got {pa.out!r} ({exc})")
+        if found != kind:
+            p.error(f"{where}: --plot-only expects an existing {kind!r} result file, got {pa.out!r} "
+                    f"of kind {found!r}")
+        return
+    if "sizes" in DEFAULTS[part] and len(set(pa.sizes)) != len(pa.sizes):
+        p.error(f"--sizes: expected distinct values, got {','.join(map(str, pa.sizes))}")
+    if part in ("capacity", "basins"):
+        # P = round(alpha N) patterns; a load that rounds to no pattern is refused, not raised to 1
+        for n in (pa.sizes if part == "capacity" else [pa.n]):
+            for alpha in pa.alphas:
+                if round(alpha * n) < 1:
+                    p.error(f"--alphas: expected loads that store at least one pattern "
+                            f"(round(alpha N) >= 1 at N = {n}: alpha above {0.5 / n:g}), got {alpha:g}")
+    if part == "perfect":
+        for n in pa.sizes:
+            scale = float(hopfield.perfect_recall_scale(n))
+            for f in pa.factors:
+                if round(f * scale) < 1:
+                    p.error(f"--factors: expected factors that give at least one pattern "
+                            f"(round(factor N / (2 ln N)) >= 1 at N = {n}), got {f:g}")
 
 
 if __name__ == "__main__":

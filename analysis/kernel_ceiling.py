@@ -41,8 +41,9 @@ import scipy.linalg
 
 from rrnn import memory, storage
 
-from _common import check_unique_names, int_list, float_list, progress, pyplot, save_figure, run_main
-from mlcm_baseline import DATASETS, load_data
+from _common import (check_unique_names, existing_dir, float_list_range, int_list_range, progress,
+                     pyplot, save_figure, run_main)
+from mlcm_baseline import DATASETS, check_sample_counts, load_data
 
 KIND = "kernel_ceiling"
 #: the MLCM issue's local-rule accuracy targets (acceptance item 2), drawn for reference
@@ -113,8 +114,6 @@ def run(args) -> storage.ResultFile:
     bar = progress(len(units), len(units) - len(todo), not args.no_progress, unit="fit")
     if todo:
         X, y, Xt, yt = load_data(args.dataset, None, None, args.data_dir)
-        if max(u[0] for u in todo) > len(X):
-            raise ValueError(f"--train-sizes: at most {len(X)} training images, got {max(args.train_sizes)}")
     for m, r, b in todo:
         t0 = time.perf_counter()
         acc = ridge_accuracy(X[:m], y[:m], Xt, yt, r, b)
@@ -161,25 +160,18 @@ def plot(path, png=None):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=list(DATASETS), default="fashion")
-    p.add_argument("--train-sizes", type=int_list, default=[10000, 30000, 46000])
-    p.add_argument("--ridge", type=float_list, default=[0.01])
-    p.add_argument("--bias", type=float_list, default=[0.0],
+    # M <= MAX_TRAIN: LAPACK's 32-bit indices (M^2 < 2^31)
+    p.add_argument("--train-sizes", type=int_list_range(1, MAX_TRAIN), default=[10000, 30000, 46000])
+    p.add_argument("--ridge", type=float_list_range(0, low_open=True), default=[0.01])
+    p.add_argument("--bias", type=float_list_range(0), default=[0.0],
                    help="std of a random bias per unit, in units of the input field's std")
     p.add_argument("--out", default=None)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    for m in args.train_sizes:
-        if not 1 <= m <= MAX_TRAIN:
-            p.error(f"--train-sizes: expected integers in [1, {MAX_TRAIN}] (LAPACK's 32-bit "
-                    f"indices), got {m}")
-    for r in args.ridge:
-        if not r > 0:
-            p.error(f"--ridge: expected positive numbers, got {r}")
-    for b in args.bias:
-        if not b >= 0:
-            p.error(f"--bias: expected numbers >= 0, got {b}")
     m = max(args.train_sizes)
+    # reads the data: missing files are refused, and sizes beyond the training set too
+    check_sample_counts(p, [args.dataset], args.data_dir, train_samples=m, train_option="--train-sizes")
     # the kernel, the test-by-train kernel of the 10,000 test images, 512 MB of block temporaries
     memory.require(4 * (m * m + 10000 * m) + (1 << 29), f"kernel ridge regression on M={m} images")
     args.out = args.out or f"results/kernel_ceiling_{args.dataset}.h5"

@@ -51,7 +51,8 @@ from rrnn import datasets, storage
 from rrnn.mlcm import MLCM
 from rrnn.perceptron import Perceptron
 
-from _common import check_unique_names, float_list, progress, save_figure, run_main
+from _common import (check_unique_names, choice_list, existing_dir, float_list_range, float_range,
+                     int_range, progress, save_figure, run_main)
 from _mlp import BackpropMLP
 
 KIND = "mlcm_baseline"
@@ -68,6 +69,8 @@ THESIS_DATASETS = ["mnist", "mnist-projected", "fashion", "fashion-projected"]
 THESIS = dict(n_layers=5, lambda_left=(6.0, 4.0, 4.0, 4.0, 4.0),
               lambda_right=(2.0, 2.0, 2.0, 2.0, 1.5), self_coupling=0.1, lambda_in=6.0,
               lambda_out=12.0)
+#: MLCM step counters are int32 in the kernels (rrnn.mlcm)
+MAX_STEPS_LIMIT = (1 << 31) - 1
 
 
 def input_width(name) -> int:
@@ -88,6 +91,34 @@ def load_split(name, split, data_dir=None):
         images, y = datasets.load(base, split, data_dir, binary=False)
         return datasets.grey_levels(images), y
     return datasets.load(base, split, data_dir, projected=inputs == "projected")
+
+
+def split_sizes(names, data_dir=None) -> dict:
+    """name -> (training images, test images) of each of DATASETS ``names``. The files are
+    read (raw, so quickly): missing or damaged data are refused here, which drivers call
+    before they create a result file."""
+    sizes = {}
+    for base in dict.fromkeys(DATASETS[n][0] for n in names):
+        sizes[base] = tuple(len(datasets.load(base, split, data_dir, binary=False)[1])
+                            for split in ("train", "test"))
+    return {n: sizes[DATASETS[n][0]] for n in names}
+
+
+def check_sample_counts(parser, names, data_dir=None, train_samples=None, test_samples=None,
+                        train_option="--train-samples"):
+    """Refuse (``parser.error``) --train-samples / --test-samples larger than a split of
+    one of ``names`` (slicing would silently use fewer images). Reads the data, so a
+    missing data set is refused too (FileNotFoundError). Returns :func:`split_sizes`."""
+    sizes = split_sizes(names, data_dir)
+    for option, count, index, split in ((train_option, train_samples, 0, "training"),
+                                        ("--test-samples", test_samples, 1, "test")):
+        if count is None:
+            continue
+        for name, size in sizes.items():
+            if count > size[index]:
+                parser.error(f"{option}: expected at most {size[index]} (the {split} images of "
+                             f"{name}), got {count}")
+    return sizes
 
 
 def load_data(name, train_samples=None, test_samples=None, data_dir=None):
@@ -154,54 +185,71 @@ def mlcm_params(args, **extra):
 
 
 def model_arguments(p):
-    p.add_argument("--n-units", type=int, default=1000)
-    p.add_argument("--n-layers", type=int, default=THESIS["n_layers"],
+    p.add_argument("--n-units", type=int_range(2), default=1000)
+    p.add_argument("--n-layers", type=int_range(1, len(THESIS["lambda_left"])), default=THESIS["n_layers"],
                    help="L <= 5; the 7.1.1 strengths are cut to L layers")
-    p.add_argument("--input-density", type=float, default=None,
+    p.add_argument("--input-density", type=float_range(0, 1, low_open=True), default=None,
                    help="random +-1 input weights of this density instead of zero padding "
                         "(MLCM input_density)")
-    p.add_argument("--input-patch", type=int, default=None,
+    p.add_argument("--input-patch", type=int_range(1), default=None,
                    help="random input weights restricted to one window of this side per unit "
                         "(MLCM input_patch; square images)")
     p.add_argument("--input-init", choices=("random", "imprint"), default="random",
                    help="weights of --input-density / --input-patch: random signs, or imprinted "
                         "differences of two training images of different classes (MLCM input_init)")
-    p.add_argument("--connectivity", type=int, default=None,
+    p.add_argument("--connectivity", type=int_range(1), default=None,
                    help="diluted couplings with K inputs per unit (MLCM connectivity)")
-    p.add_argument("--learning-rate", type=float, default=0.01)
-    p.add_argument("--margin", type=float, default=1.0)
-    p.add_argument("--readout-lr", type=float, default=0.01)
+    # 0: a fixed reservoir (the local rule off); rrnn.MLCM accepts eta >= 0
+    p.add_argument("--learning-rate", type=float_range(0), default=0.01)
+    p.add_argument("--margin", type=float_range(0), default=1.0)
+    p.add_argument("--readout-lr", type=float_range(0, low_open=True), default=0.01)
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                    help="rate per epoch of the MLCM readout and of the SLN (the same for both): "
                         "constant (thesis) or cosine-annealed over --epochs")
     p.add_argument("--readout", choices=("cross_entropy", "perceptron"), default="cross_entropy",
                    help="readout rule of the MLCM and learning rule of the SLN (the same for both)")
-    p.add_argument("--readout-margin", type=float, default=0.0,
+    p.add_argument("--readout-margin", type=float_range(0), default=0.0,
                    help="margin of the perceptron rule (MLCM readout and SLN)")
-    p.add_argument("--lambda-out", type=float, default=THESIS["lambda_out"],
+    p.add_argument("--lambda-out", type=float_range(0), default=THESIS["lambda_out"],
                    help="label field strength on layer L (12 = eq. 6.1 and 7.1.1; 1.5 = lambda_R^L, "
                         "Algorithm 2's reading)")
     p.add_argument("--readout-states", choices=("clamped", "free"), default="clamped",
                    help="layer-L states the readout learns on (MLCM readout_states)")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--init-scale", type=float, default=1.0)
-    p.add_argument("--sln-lr", type=float_list, default=[0.01],
+    p.add_argument("--weight-decay", type=float_range(0), default=0.0,
+                   help="xi: J <- J (1 - eta xi) + dJ; needs learning_rate * weight_decay < 1")
+    p.add_argument("--init-scale", type=float_range(0), default=1.0)
+    p.add_argument("--sln-lr", type=float_list_range(0, low_open=True), default=[0.01],
                    help="comma list: one SLN per rate, all trained in the same run")
-    p.add_argument("--mlp-hidden", type=int, default=0,
+    p.add_argument("--mlp-hidden", type=int_range(0), default=0,
                    help="also train a backprop MLP with this many hidden units (reference, "
                         "not a local rule; 0: none)")
-    p.add_argument("--mlp-lr", type=float, default=1e-3, help="Adam rate of the MLP (cosine-annealed)")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--max-steps", type=int, default=50)
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--inits", type=int, default=10)
-    p.add_argument("--train-samples", type=int, default=None)
-    p.add_argument("--test-samples", type=int, default=None)
-    p.add_argument("--train-eval", type=int, default=10000,
-                   help="training samples scored per epoch for the train accuracy")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mlp-lr", type=float_range(0, low_open=True), default=1e-3,
+                   help="Adam rate of the MLP (cosine-annealed)")
+    p.add_argument("--batch-size", type=int_range(1), default=100)
+    p.add_argument("--max-steps", type=int_range(1, MAX_STEPS_LIMIT), default=50)
+    p.add_argument("--epochs", type=int_range(1), default=20)
+    p.add_argument("--inits", type=int_range(1), default=10)
+    p.add_argument("--train-samples", type=int_range(1), default=None,
+                   help="the first this many training images (default: all)")
+    p.add_argument("--test-samples", type=int_range(1), default=None,
+                   help="the first this many test images (default: all)")
+    p.add_argument("--train-eval", type=int_range(0), default=10000,
+                   help="training samples scored per epoch for the train accuracy (at most the "
+                        "training set; 0: not measured)")
+    p.add_argument("--data-dir", type=existing_dir, default=None)
+    p.add_argument("--seed", type=int_range(0), default=0)
     p.add_argument("--no-progress", action="store_true")
+
+
+def check_model_arguments(parser, args) -> None:
+    """Cross-option checks of :func:`model_arguments` (``parser.error``): what rrnn.MLCM
+    would refuse with its own parameter names, refused here with the options'."""
+    if args.connectivity is not None and args.connectivity >= args.n_units:
+        parser.error(f"--connectivity: expected an int <= --n-units - 1 = {args.n_units - 1}, "
+                     f"got {args.connectivity}")
+    if args.learning_rate * args.weight_decay >= 1:
+        parser.error(f"--weight-decay: expected --learning-rate * --weight-decay < 1 "
+                     f"(--learning-rate {args.learning_rate:g}), got {args.weight_decay:g}")
 
 
 def model_defaults() -> dict:
@@ -292,8 +340,11 @@ def summarise(result):
         result.write_summary({"runs": np.array(names, dtype="S"), "final": np.array(rows)},
                              {"columns": "val_mean,val_ci95,train_mean,train_ci95,inits,train_seconds"})
         for n, r in zip(names, rows):
-            print(f"{n:28s} val {100 * r[0]:6.2f} +- {100 * r[1]:.2f}%   train {100 * r[2]:6.2f} "
-                  f"+- {100 * r[3]:.2f}%   ({int(r[4])} inits, {r[5]:.0f} s train)")
+            # --train-eval 0: no train accuracy was measured (NaN in the file)
+            train = (f"train {100 * r[2]:6.2f} +- {100 * r[3]:.2f}%" if np.isfinite(r[2])
+                     else "train not measured")
+            print(f"{n:28s} val {100 * r[0]:6.2f} +- {100 * r[1]:.2f}%   {train}   "
+                  f"({int(r[4])} inits, {r[5]:.0f} s train)")
 
 
 def plot(path, png=None) -> Path:
@@ -313,6 +364,8 @@ def plot(path, png=None) -> Path:
             e = data[(name, model)]
             ep = np.arange(1, e["val_accuracy"].shape[1] + 1)
             for key, style in (("train_accuracy", "--"), ("val_accuracy", "-")):
+                if np.all(np.isnan(e[key])):        # --train-eval 0: not measured
+                    continue
                 m, h = ci95(e[key])
                 label = "MLP (backprop)" if model == "mlp" else model.upper().replace("_LR", " lr")
                 ax.plot(ep, m, style, color=color,
@@ -329,18 +382,19 @@ def plot(path, png=None) -> Path:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results/mlcm_baseline.h5")
-    p.add_argument("--datasets", type=lambda s: s.split(","), default=THESIS_DATASETS,
+    p.add_argument("--datasets", type=choice_list(list(DATASETS)), default=THESIS_DATASETS,
                    help=f"some of {', '.join(DATASETS)}; *-grey needs --input-density or --input-patch")
     model_arguments(p)
     args = p.parse_args(argv)
-    bad = [d for d in args.datasets if d not in DATASETS]
-    if bad:
-        p.error(f"--datasets: unknown {bad}; expected some of {list(DATASETS)}")
+    if len(set(args.datasets)) != len(args.datasets):
+        p.error(f"--datasets: expected distinct names, got {','.join(args.datasets)}")
+    check_model_arguments(p, args)
     grey = [d for d in args.datasets if DATASETS[d][1] == "grey"]
     if grey and args.input_density is None and args.input_patch is None:
         # without input weights the pixels would be the layer's initial states, which are +-1
         p.error(f"--datasets {','.join(grey)}: grey levels enter through input weights; "
                 f"add --input-density or --input-patch")
+    check_sample_counts(p, args.datasets, args.data_dir, args.train_samples, args.test_samples)
     run(args)
     print("figure:", plot(args.out))
 

@@ -36,8 +36,8 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import run_main
-from mlcm_baseline import history_arrays, load_data
+from _common import existing_dir, float_range, int_range, run_main
+from mlcm_baseline import MAX_STEPS_LIMIT, check_sample_counts, history_arrays, load_data
 
 KIND = "mlcm_large"
 
@@ -45,27 +45,27 @@ KIND = "mlcm_large"
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results/mlcm_large.h5")
-    p.add_argument("--n-units", type=int, default=100_000)
-    p.add_argument("--n-layers", type=int, default=2)
-    p.add_argument("--connectivity", type=int, default=256)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--train-samples", type=int, default=None)
-    p.add_argument("--test-samples", type=int, default=2000)
-    p.add_argument("--train-eval", type=int, default=2000)
-    p.add_argument("--learning-rate", type=float, default=0.01)
-    p.add_argument("--margin", type=float, default=1.0)
-    p.add_argument("--readout-lr", type=float, default=0.01)
-    p.add_argument("--max-steps", type=int, default=30)
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None)
+    # MNIST's 784 pixels are zero-padded to N (no input weights here), so N >= 784
+    p.add_argument("--n-units", type=int_range(28 * 28), default=100_000)
+    p.add_argument("--n-layers", type=int_range(1), default=2)
+    p.add_argument("--connectivity", type=int_range(1), default=256,
+                   help="K inputs per unit, at most --n-units - 1")
+    p.add_argument("--epochs", type=int_range(1), default=1)
+    p.add_argument("--train-samples", type=int_range(1), default=None)
+    p.add_argument("--test-samples", type=int_range(1), default=2000)
+    p.add_argument("--train-eval", type=int_range(0), default=2000,
+                   help="training samples scored per epoch (0: not measured)")
+    p.add_argument("--learning-rate", type=float_range(0), default=0.01)
+    p.add_argument("--margin", type=float_range(0), default=1.0)
+    p.add_argument("--readout-lr", type=float_range(0, low_open=True), default=0.01)
+    p.add_argument("--max-steps", type=int_range(1, MAX_STEPS_LIMIT), default=30)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
+    p.add_argument("--seed", type=int_range(0), default=0)
+    p.add_argument("--threads", type=int_range(1, 1024), default=None)
     args = p.parse_args(argv)
-    config = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "threads")}
-    result = storage.ResultFile(args.out, KIND, config)
-    if "run" in result.done():
-        print("already done:", storage.read_units(args.out)["run"]["attrs"])
-        return
-    X, y, Xt, yt = load_data("mnist", args.train_samples, args.test_samples, args.data_dir)
+    if args.connectivity >= args.n_units:
+        p.error(f"--connectivity: expected an int <= --n-units - 1 = {args.n_units - 1}, "
+                f"got {args.connectivity}")
     L = args.n_layers
     model = MLCM(n_units=args.n_units, n_layers=L, lambda_left=[6.0] + [4.0] * (L - 1),
                  lambda_right=[2.0] * (L - 1) + [1.5], self_coupling=0.1, lambda_in=6.0,
@@ -73,6 +73,14 @@ def main(argv=None):
                  margin=args.margin, readout_lr=args.readout_lr, max_steps=args.max_steps,
                  epochs=args.epochs, n_train_eval=args.train_eval, n_threads=args.threads,
                  random_state=args.seed, verbose=True)
+    model.check(28 * 28)          # what fit would refuse (memory), before the file exists
+    check_sample_counts(p, ["mnist"], args.data_dir, args.train_samples, args.test_samples)
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "threads")}
+    result = storage.ResultFile(args.out, KIND, config)
+    if "run" in result.done():
+        print("already done:", storage.read_units(args.out)["run"]["attrs"])
+        return
+    X, y, Xt, yt = load_data("mnist", args.train_samples, args.test_samples, args.data_dir)
     t0 = time.perf_counter()
     model.fit(X, y, validation_data=(Xt, yt), checkpoint=Path(str(args.out) + ".ckpt.h5"))
     seconds = time.perf_counter() - t0

@@ -39,9 +39,10 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import float_list, progress, save_figure, run_main
-from mlcm_baseline import (accuracy_band, ci95, history_arrays, input_width, load_data, mlcm_params,
-                           model_arguments, model_defaults)
+from _common import float_list_range, progress, save_figure, run_main
+from mlcm_baseline import (accuracy_band, check_model_arguments, check_sample_counts, ci95,
+                           history_arrays, input_width, load_data, mlcm_params, model_arguments,
+                           model_defaults)
 
 KIND = "mlcm_sparsity"
 DEFAULT_VALUES = {"threshold": [0.0, 0.025, 0.05, 0.1, 0.15, 0.2],
@@ -105,9 +106,10 @@ def summary_table(mode, data) -> str:
         m, h = ci95(val[:, -1])
         final = f"{100 * m:.1f} ± {100 * h:.1f}%" if len(val) > 1 else f"{100 * m:.1f}%"
         activity = " / ".join(f"{a:.2f}" for a in e["val_sparsity"][:, -1].mean(0))
+        train = e["train_accuracy"][:, -1].mean()
+        train = f"{100 * train:.1f}%" if np.isfinite(train) else "not measured"   # --train-eval 0
         rows.append(f"| {v:g} | {len(val)} | {100 * curve[0]:.1f}% | {100 * curve[best]:.1f}% "
-                    f"({best + 1}) | {final} | "
-                    f"{100 * e['train_accuracy'][:, -1].mean():.1f}% | {activity} |")
+                    f"({best + 1}) | {final} | {train} | {activity} |")
     return "\n".join(rows)
 
 
@@ -135,6 +137,8 @@ def plot(path, png=None) -> Path:
     a1.set_ylabel("fraction of active units (free phase, final epoch)")
     a1.legend(fontsize=7)
     for key, name in (("train_accuracy", "train"), ("val_accuracy", "validation")):
+        if all(np.all(np.isnan(data[v][key])) for v in values):   # --train-eval 0
+            continue
         m, h = final_band(key)
         lo, hi = accuracy_band(m, h)
         a2.errorbar(values, m, yerr=[m - lo, hi - m], marker="o", capsize=3, label=name)
@@ -160,10 +164,20 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=list(DEFAULT_VALUES), required=True)
     p.add_argument("--out", default=None)
-    p.add_argument("--values", type=float_list, default=None)
+    p.add_argument("--values", type=float_list_range(0), default=None,
+                   help="thresholds gamma >= 0 (--mode threshold) or WTA activities delta in "
+                        "(0, 1] (--mode wta); default: the thesis's")
     model_arguments(p)
     p.set_defaults(epochs=25, inits=5)
     args = p.parse_args(argv)
+    if args.values is not None:
+        if args.mode == "wta" and not all(0 < v <= 1 for v in args.values):
+            p.error(f"--values: expected WTA activities in (0, 1] with --mode wta, "
+                    f"got {','.join(map(str, args.values))}")
+        if len(set(args.values)) != len(args.values):
+            p.error(f"--values: expected distinct values, got {','.join(map(str, args.values))}")
+    check_model_arguments(p, args)
+    check_sample_counts(p, ["mnist"], args.data_dir, args.train_samples, args.test_samples)
     args.values = args.values or DEFAULT_VALUES[args.mode]
     args.out = args.out or f"results/mlcm_{args.mode}.h5"
     result = run(args)

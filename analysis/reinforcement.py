@@ -35,9 +35,11 @@ import numpy as np
 
 import rrnn
 from rrnn import storage
+from rrnn.dynamics import MAX_STEPS_LIMIT
 from rrnn.self_coupling import initial_states
 
-from _common import pyplot, save_figure, check_unique_names, common_arguments, int_list, progress, run_main
+from _common import (pyplot, save_figure, check_unique_names, common_arguments, float_range,
+                     int_list_range, int_range, progress, run_main)
 
 KIND = "sparse_reinforcement_plane"
 
@@ -46,6 +48,8 @@ def run(args) -> storage.ResultFile:
     d_grid = np.round(np.linspace(args.d_min, args.d_max, args.d_points), 6)
     a_grid = np.round(np.linspace(args.a_min, args.a_max, args.a_points), 6)
     check_unique_names((f"d={d:.4f}" for d in d_grid), "--d-min/--d-max/--d-points")
+    # a is stored by grid index, rounded to 6 digits: two equal values would be one point twice
+    check_unique_names((f"a={a:.6f}" for a in a_grid), "--a-min/--a-max/--a-points")
     config = dict(sizes=args.sizes, d_grid=d_grid.tolist(), a_grid=a_grid.tolist(),
                   draws=args.draws, inits=args.inits, max_steps=args.max_steps, seed=args.seed)
     result = storage.ResultFile(args.out, KIND, config, extra_attrs=dict(backend=args.backend or "auto"))
@@ -124,8 +128,9 @@ def plot(path, png=None) -> Path:
     d, a, per_n = res["d"], res["a"], res["per_n"]
     sizes = list(per_n)
     fig, axes = plt.subplots(4, len(sizes) + 1, figsize=(4.2 * (len(sizes) + 1), 14), squeeze=False)
-    da = (a[-1] - a[0]) / max(1, a.size - 1) / 2
-    dd = (d[-1] - d[0]) / max(1, d.size - 1) / 2
+    # a one-point axis (--a-points 1 / --d-points 1) is drawn as a cell of width 0.1
+    da = (a[-1] - a[0]) / max(1, a.size - 1) / 2 or 0.05
+    dd = (d[-1] - d[0]) / max(1, d.size - 1) / 2 or 0.05
     extent = [a[0] - da, a[-1] + da, d[0] - dd, d[-1] + dd]       # cells centred on grid points
     for col, n in enumerate(sizes):
         e = per_n[n]
@@ -174,18 +179,28 @@ def plot(path, png=None) -> Path:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results/reinforcement.h5")
-    p.add_argument("--sizes", type=int_list, default=[100, 1000, 10000])
-    p.add_argument("--d-min", type=float, default=1.0)
-    p.add_argument("--d-max", type=float, default=2.0)
-    p.add_argument("--d-points", type=int, default=11)
-    p.add_argument("--a-min", type=float, default=0.0)
-    p.add_argument("--a-max", type=float, default=1.0)
-    p.add_argument("--a-points", type=int, default=11)
-    p.add_argument("--draws", type=int, default=1)
-    p.add_argument("--inits", type=int, default=8)
-    p.add_argument("--max-steps", type=int, default=500)
+    p.add_argument("--sizes", type=int_list_range(2), default=[100, 1000, 10000])
+    # the density exponent of rrnn.couplings.sparse_reinforcement: about N**d entries, d in [0, 2]
+    p.add_argument("--d-min", type=float_range(0, 2), default=1.0)
+    p.add_argument("--d-max", type=float_range(0, 2), default=2.0)
+    p.add_argument("--d-points", type=int_range(1), default=11)
+    p.add_argument("--a-min", type=float_range(), default=0.0)
+    p.add_argument("--a-max", type=float_range(), default=1.0)
+    p.add_argument("--a-points", type=int_range(1), default=11)
+    p.add_argument("--draws", type=int_range(1), default=1)
+    p.add_argument("--inits", type=int_range(1), default=8)
+    p.add_argument("--max-steps", type=int_range(1, MAX_STEPS_LIMIT), default=500)
     common_arguments(p)
     args = p.parse_args(argv)
+    if len(set(args.sizes)) != len(args.sizes):
+        p.error(f"--sizes: expected distinct values, got {','.join(map(str, args.sizes))}")
+    for x in ("d", "a"):
+        low, high, points = (getattr(args, f"{x}_{k}") for k in ("min", "max", "points"))
+        if points == 1 and high != low:
+            p.error(f"--{x}-max: with --{x}-points 1 the grid is --{x}-min only; expected "
+                    f"--{x}-max equal to --{x}-min ({low:g}), got {high:g}")
+        if points > 1 and not low < high:
+            p.error(f"--{x}-min: expected a value below --{x}-max ({high:g}), got {low:g}")
     result = run(args)
     res = analyse(result.path)
     for n, e in res["per_n"].items():
