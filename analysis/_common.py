@@ -149,6 +149,14 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
+def backend_attrs(backend, require=()) -> dict:
+    """Run metadata: the backend asked for, and the one it resolves to for couplings
+    needing the optional backend features ``require`` (what ``"auto"`` chose)."""
+    from rrnn import backends
+
+    return dict(backend=backend or "auto", backend_used=backends.get(backend, require=require).name)
+
+
 def pyplot():
     """matplotlib.pyplot on the non-interactive Agg backend (drivers run headless)."""
     import matplotlib

@@ -31,8 +31,8 @@ import numpy as np
 
 from rrnn import storage
 
-from _common import (existing_dir, float_list, float_range, int_range, progress, pyplot,
-                     save_figure, run_main)
+from _common import (existing_dir, float_list, float_range, int_range, progress, pyplot, run_main,
+                     save_figure)
 from _mlp import BackpropMLP
 from mlcm_baseline import DATASETS, accuracy_band, check_sample_counts, ci95, history_arrays, load_data
 

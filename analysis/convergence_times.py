@@ -35,8 +35,8 @@ from rrnn import fits, storage
 from rrnn.dynamics import MAX_STEPS_LIMIT
 from rrnn.self_coupling import initial_states
 
-from _common import (pyplot, save_figure, choice_list, common_arguments, float_range, int_list_range,
-                     int_range, progress, run_main)
+from _common import (backend_attrs, choice_list, common_arguments, float_range, int_list_range,
+                     int_range, progress, pyplot, run_main, save_figure)
 
 KIND = "convergence_times"
 
@@ -47,7 +47,7 @@ def run(args) -> storage.ResultFile:
                   jd_grid=grid.tolist(), max_steps=args.max_steps, seed=args.seed,
                   async_orders="shared across J_D (row = initial state)")
     result = storage.ResultFile(args.out, KIND, config,
-                                extra_attrs=dict(backend=args.backend or "auto"))
+                                extra_attrs=backend_attrs(args.backend))
     done = result.done()
     units = [(u, n, d) for u in args.updates for n in args.sizes for d in range(args.draws)]
     cost = {n: n * n for n in args.sizes}

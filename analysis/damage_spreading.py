@@ -33,8 +33,8 @@ from rrnn import storage
 from rrnn.dynamics import MAX_STEPS_LIMIT
 from rrnn.self_coupling import initial_states
 
-from _common import (pyplot, save_figure, common_arguments, float_list, int_list_range, int_range,
-                     progress, run_main)
+from _common import (backend_attrs, common_arguments, float_list, int_list_range, int_range,
+                     progress, pyplot, run_main, save_figure)
 
 KIND = "damage_spreading"
 
@@ -76,7 +76,7 @@ def run(args) -> storage.ResultFile:
     checkpoints = np.unique(np.geomspace(1, args.max_steps, args.checkpoints).astype(int))
     config = dict(sizes=args.sizes, jd_grid=args.jd, draws=args.draws, pairs=args.pairs,
                   checkpoints=checkpoints.tolist(), seed=args.seed)
-    result = storage.ResultFile(args.out, KIND, config, extra_attrs=dict(backend=args.backend or "auto"))
+    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args.backend))
     done = result.done()
     units = [(n, d) for n in args.sizes for d in range(args.draws)]
     todo = [u for u in units if f"n={u[0]}/draw={u[1]}" not in done]

@@ -39,8 +39,8 @@ from rrnn.dynamics import MAX_STEPS_LIMIT
 from rrnn.fixed_points import MAX_N as MAX_COUNT_N
 from rrnn.self_coupling import initial_states
 
-from _common import (pyplot, save_figure, common_arguments, float_list, int_list_range, int_range,
-                     progress, run_main)
+from _common import (backend_attrs, common_arguments, float_list, int_list_range, int_range,
+                     progress, pyplot, run_main, save_figure)
 
 KIND = "fixed_points_and_cycles"
 
@@ -49,7 +49,7 @@ def run(args) -> storage.ResultFile:
     config = dict(count_sizes=args.count_sizes, count_draws=args.count_draws, jd_grid=args.jd,
                   cycle_sizes=args.cycle_sizes, cycle_jd=args.cycle_jd, cycle_draws=args.cycle_draws,
                   cycle_inits=args.cycle_inits, max_steps=args.max_steps, seed=args.seed)
-    result = storage.ResultFile(args.out, KIND, config, extra_attrs=dict(backend=args.backend or "auto"))
+    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args.backend))
     done = result.done()
     units = [("count", n) for n in args.count_sizes] + [("cycles", n) for n in args.cycle_sizes]
     todo = [u for u in units if f"{u[0]}/n={u[1]}" not in done]

@@ -69,8 +69,8 @@ import rrnn
 from rrnn import couplings, hopfield, storage
 from rrnn.dynamics import MAX_STEPS_LIMIT
 
-from _common import (common_arguments, float_list_range, int_list_range, int_range, progress, pyplot,
-                     save_figure, run_main)
+from _common import (backend_attrs, common_arguments, float_list_range, int_list_range, int_range,
+                     progress, pyplot, run_main, save_figure)
 
 PARTS = ("capacity", "basins", "mixtures", "perfect")
 _PART_ID = {name: k for k, name in enumerate(PARTS)}
@@ -83,7 +83,7 @@ def _seed(args, part, *key):
 def _open(args, part, config):
     kind = f"hopfield_{part}"
     result = storage.ResultFile(args.out, kind, config,
-                                extra_attrs=dict(backend=args.backend or "auto",
+                                extra_attrs=dict(backend_attrs(args.backend, require={"lowrank"}),
                                                  n_threads=args.threads or 0,
                                                  seed_entropy=args.seed))
     return result

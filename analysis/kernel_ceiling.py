@@ -42,7 +42,7 @@ import scipy.linalg
 from rrnn import memory, storage
 
 from _common import (check_unique_names, existing_dir, float_list_range, int_list_range, progress,
-                     pyplot, save_figure, run_main)
+                     pyplot, run_main, save_figure)
 from mlcm_baseline import DATASETS, check_sample_counts, load_data
 
 KIND = "kernel_ceiling"

@@ -31,7 +31,7 @@ HDF5 layout (kind ``"mlcm_baseline"``; E = --epochs, L = --n-layers; <model> is 
     /summary/runs    (runs,) bytes |S   "<dataset>/<model>", sorted
     /summary/final   (runs, 6) float64  last epoch, over inits: val_mean, val_ci95,
                                         train_mean, train_ci95, inits, train_seconds
-             attrs: columns (those six names, comma-separated)
+    /summary attrs: columns (those six names, comma-separated), on the group
     root attributes and /runs: see rrnn.storage (run metadata: openblas_threads)
 """
 
@@ -52,7 +52,7 @@ from rrnn.mlcm import MLCM
 from rrnn.perceptron import Perceptron
 
 from _common import (check_unique_names, choice_list, existing_dir, float_list_range, float_range,
-                     int_range, progress, save_figure, run_main)
+                     int_range, progress, run_main, save_figure)
 from _mlp import BackpropMLP
 
 KIND = "mlcm_baseline"

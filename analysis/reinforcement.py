@@ -38,8 +38,8 @@ from rrnn import storage
 from rrnn.dynamics import MAX_STEPS_LIMIT
 from rrnn.self_coupling import initial_states
 
-from _common import (pyplot, save_figure, check_unique_names, common_arguments, float_range,
-                     int_list_range, int_range, progress, run_main)
+from _common import (backend_attrs, check_unique_names, common_arguments, float_range,
+                     int_list_range, int_range, progress, pyplot, run_main, save_figure)
 
 KIND = "sparse_reinforcement_plane"
 
@@ -52,7 +52,7 @@ def run(args) -> storage.ResultFile:
     check_unique_names((f"a={a:.6f}" for a in a_grid), "--a-min/--a-max/--a-points")
     config = dict(sizes=args.sizes, d_grid=d_grid.tolist(), a_grid=a_grid.tolist(),
                   draws=args.draws, inits=args.inits, max_steps=args.max_steps, seed=args.seed)
-    result = storage.ResultFile(args.out, KIND, config, extra_attrs=dict(backend=args.backend or "auto"))
+    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args.backend))
     done = result.done()
     units = [(n, k) for n in args.sizes for k in range(d_grid.size)]
     cost = {n: n * n for n in args.sizes}
