@@ -170,6 +170,13 @@ def main(argv=None):
     model_arguments(p)
     p.set_defaults(epochs=25, inits=5)
     args = p.parse_args(argv)
+    # The baseline's reference models are not trained here; their options stay in the
+    # parser (and the stored config) only so that older result files still resume.
+    for dest, option in (("sln_lr", "--sln-lr"), ("mlp_hidden", "--mlp-hidden"),
+                         ("mlp_lr", "--mlp-lr")):
+        if getattr(args, dest) != p.get_default(dest):
+            p.error(f"{option}: not used by mlcm_sparsity (it trains the MLCM only; see "
+                    f"mlcm_baseline.py), got {getattr(args, dest)!r}")
     if args.values is not None:
         if args.mode == "wta" and not all(0 < v <= 1 for v in args.values):
             p.error(f"--values: expected WTA activities in (0, 1] with --mode wta, "

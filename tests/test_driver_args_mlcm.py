@@ -147,6 +147,10 @@ PARSE_CASES = {
         (["--mode", "threshold", "--max-steps", "-1"], ["--max-steps", "'-1'"]),
         (["--mode", "threshold", "--data-dir", MISSING], ["--data-dir", "no-such-dir"]),
         (["--mode", "sparse"], ["--mode", "'sparse'"]),
+        # the baseline's reference-model options: accepted by the shared parser, unused here
+        (["--mode", "wta", "--mlp-hidden", "10"], ["--mlp-hidden", "not used", "10"]),
+        (["--mode", "wta", "--sln-lr", "0.5"], ["--sln-lr", "not used", "0.5"]),
+        (["--mode", "wta", "--mlp-lr", "0.1"], ["--mlp-lr", "not used", "0.1"]),
     ],
     mlcm_tuning: [
         (["--learning-rates", "nan"], ["--learning-rates", "'nan'"]),
