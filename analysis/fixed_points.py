@@ -98,7 +98,11 @@ def plot(path, png=None) -> Path:
         counts = units[f"count/n={n}"]["counts"].astype(np.float64)
         mean = counts.mean(0)
         sem = counts.std(0, ddof=1) / math.sqrt(counts.shape[0])
-        ax1.errorbar(jd, np.log(mean) / n, yerr=sem / mean / n, fmt="o", ms=3, color=color,
+        # a J_D with no fixed point in any draw (small N, small J_D) has no point on
+        # the log scale: leave it out rather than warn about log(0) and 0/0
+        seen = mean > 0
+        ax1.errorbar(jd[seen], np.log(mean[seen]) / n, yerr=sem[seen] / mean[seen] / n,
+                     fmt="o", ms=3, color=color,
                      capsize=2, label=f"N={n} (enumeration, {counts.shape[0]} draws)")
     fine = np.linspace(jd.min(), jd.max(), 400)
     for color, n in zip(colors, sizes):
