@@ -25,6 +25,7 @@ unit (diluted couplings) for layers too large to hold densely (N = 100,000).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import json
@@ -32,17 +33,17 @@ import math
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from . import memory
-from .storage import differing_keys, new_file
+from .storage import differing_keys, new_file, open_for_reading
 from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
 from .mlcm_inputs import imprinted_input_weights, random_input_weights
 from ._validation import check_int, check_real
 from .perceptron import (READOUTS, check_schedule, check_training_data, check_xy, encode,
-                         readout_step, scheduled_rate, softmax)
+                         incomplete_file_refused, read_classes, readout_step, scheduled_rate,
+                         softmax, write_classes)
 
 __all__ = ["MLCM", "UPDATES", "PROTOCOLS"]
 
@@ -126,11 +127,12 @@ class MLCM:
     activation : {"sign", "heaviside"}
         +-1 states (eq. 6.1) or {0, 1} states with thresholds (eq. 7.1).
     threshold : float
-        gamma of eq. 7.1 (heaviside only).
+        gamma of eq. 7.1 (heaviside only; 0 with ``sparsity``).
     sparsity : float or sequence, optional
         Winner-takes-all activity delta of the middle layers (heaviside only): the
-        ``round(N delta)`` largest fields fire; layers 1 and L keep a threshold of 0.
-        A sequence gives one value per middle layer (length L-2).
+        ``round(N delta)`` largest fields fire (at least one: delta >= 0.5 / N);
+        layers 1 and L keep a threshold of 0. A sequence gives one value per middle
+        layer (length L-2).
     init_state : {"input", "zeros"}
         Initial states of all layers: the (padded) input, or zeros.
     update : {"sequential-sync", "independent-sync", "sequential-async", "independent-async"}
@@ -290,7 +292,15 @@ class MLCM:
             if np.any(d <= 0) or np.any(d > 1):
                 raise ValueError(f"sparsity: expected values in (0, 1], got {self.sparsity!r}")
             d = np.repeat(d, L - 2) if len(d) == 1 else d
-            c["wta"] = np.rint(N * d).astype(np.int64).clip(1, N)
+            c["wta"] = np.rint(N * d).astype(np.int64)
+            if np.any(c["wta"] < 1):
+                raise ValueError(f"sparsity: round(n_units * delta) active units must be >= 1; "
+                                 f"expected delta >= {0.5 / N:.3g} at n_units={N}, got {self.sparsity!r}")
+            if c["gamma"] != 0:
+                # the first and last layers run at threshold 0 with WTA (thesis 7.2.2)
+                # and a shared offset cannot change which units win in the others
+                raise ValueError(f"threshold: has no effect with sparsity (winner-takes-all); "
+                                 f"expected 0, got {c['gamma']}")
         if self.init_state not in INIT_STATES:
             raise ValueError(f"init_state: expected one of {INIT_STATES}, got {self.init_state!r}")
         if self.update not in UPDATES:
@@ -717,7 +727,7 @@ class MLCM:
             Inputs: +-1, with d <= n_units, unless ``input_density`` or ``input_patch``
             is set (then any finite reals, e.g. :func:`rrnn.datasets.grey_levels`).
         y : array_like (n_samples,)
-            Class labels.
+            Class labels: integers, reals (not NaN) or strings; at least 2 classes.
         validation_data : (X_val, y_val), optional
             Scored after every epoch (history_["val_accuracy"]).
         checkpoint : str or Path, optional
@@ -725,6 +735,8 @@ class MLCM:
             (same hyperparameters and data required).
         """
         self._cfg = self._resolve()
+        if checkpoint is not None and Path(checkpoint).is_dir():
+            raise ValueError(f"checkpoint: expected an HDF5 file path, got the directory {str(checkpoint)!r}")
         # everything, validation data included, before the network is allocated
         X, y, classes, validation = check_training_data(X, y, validation_data)
         X = self._check_states(X)
@@ -747,6 +759,7 @@ class MLCM:
         yi = encode(y, classes)     # a resumed model has the same classes (same data)
         if not resumed:
             self._initialise(X.shape[1], classes, X, yi)
+        self._fitted_params = copy.deepcopy(self.get_params())
         self.data_hash_ = data_hash
         while self.epochs_done_ < self.epochs:
             self._with_threads(self._epoch, X, yi, validation)
@@ -768,6 +781,7 @@ class MLCM:
         if first:
             self._initialise(X.shape[1], classes, X, encode(y, classes))
             self.data_hash_ = "partial_fit"
+            self._fitted_params = copy.deepcopy(self.get_params())
         self._with_threads(self._epoch, X, encode(y, self.classes_), validation)
         return self
 
@@ -796,16 +810,24 @@ class MLCM:
 
     def score(self, X, y):
         """Mean accuracy on (X, y)."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        self._check_fitted()
+        X, y = check_xy(X, y, self.n_features_in_)
+        return float(np.mean(self.predict(X) == y))
 
     # ------------------------------------------------------------ storage
 
     def save(self, path):
-        """Write hyperparameters, learned state and history to HDF5 (atomically)."""
+        """Write hyperparameters, learned state and history to HDF5 (atomically).
+
+        The hyperparameters are those the model was fitted with (``set_params`` after
+        fitting changes the next ``fit``, not this model), with the current
+        ``n_threads`` and ``verbose``."""
         self._check_fitted()
+        params = dict(self._fitted_params)
+        params.update({k: getattr(self, k) for k in _RESULT_NEUTRAL_PARAMS})
         with new_file(path) as f:
             f.attrs["kind"] = "rrnn.MLCM"
-            f.attrs["params"] = _canonical(self.get_params())
+            f.attrs["params"] = _canonical(params)
             f.attrs["seed_entropy"] = str(self.seed_.entropy)
             f.attrs["seed_spawn_key"] = json.dumps(list(self.seed_.spawn_key))
             f.attrs["epochs_done"] = self.epochs_done_
@@ -816,7 +838,7 @@ class MLCM:
                 f.create_dataset(f"couplings/{k}", data=v)
             f["readout"] = self.readout_
             f["back"] = self.back_
-            f["classes"] = self.classes_
+            write_classes(f, self.classes_)
             if self.input_weights_ is not None:
                 f["input_weights"] = self.input_weights_
             f.attrs["n_features_in"] = self.n_features_in_
@@ -826,15 +848,20 @@ class MLCM:
     @classmethod
     def load(cls, path):
         """Read a model written by :meth:`save`."""
-        with h5py.File(path, "r") as f:
+        with open_for_reading(path) as f, incomplete_file_refused(path, "rrnn.MLCM"):
             if f.attrs.get("kind") != "rrnn.MLCM":
                 raise ValueError(f"{path}: not an rrnn.MLCM file (kind={f.attrs.get('kind')!r})")
             params = json.loads(f.attrs["params"])
             for key in ("lambda_left", "lambda_right", "sparsity"):
                 if isinstance(params.get(key), list):
                     params[key] = tuple(params[key])
+            rs = params.get("random_state")
+            if isinstance(rs, dict):        # a SeedSequence, as _canonical wrote it
+                params["random_state"] = np.random.SeedSequence(
+                    int(rs["seed_entropy"]), spawn_key=tuple(rs["spawn_key"]))
             m = cls(**params)
             m._cfg = m._resolve()
+            m._fitted_params = copy.deepcopy(m.get_params())
             m.seed_ = np.random.SeedSequence(int(f.attrs["seed_entropy"]),
                                               spawn_key=tuple(json.loads(f.attrs["seed_spawn_key"])))
             m.epochs_done_ = int(f.attrs["epochs_done"])
@@ -848,7 +875,7 @@ class MLCM:
                 m._J = Diluted(g["indices"][()], g["weights"][()])
             m.readout_ = f["readout"][()]
             m.back_ = f["back"][()]
-            m.classes_ = f["classes"][()]
+            m.classes_ = read_classes(f)
             m.input_weights_ = f["input_weights"][()] if "input_weights" in f else None
             m.n_features_in_ = int(f.attrs["n_features_in"])
             m.history_ = {k: [np.asarray(x) if np.ndim(x) else float(x) for x in v[()]]

@@ -14,6 +14,7 @@ thesis, or cosine-annealed to zero over the training epochs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -21,7 +22,7 @@ import h5py
 import numpy as np
 
 from ._validation import check_int, check_real
-from .storage import new_file
+from .storage import new_file, open_for_reading
 
 __all__ = ["Perceptron"]
 
@@ -86,6 +87,8 @@ def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name
         raise TypeError(f"{name_x}: expected real numbers, got dtype {X.dtype}")
     if X.shape[0] == 0:
         raise ValueError(f"{name_x}: expected at least one sample, got shape {X.shape}")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name_x}: expected at least one feature, got shape {X.shape}")
     with np.errstate(over="ignore"):
         Xf = np.ascontiguousarray(X, dtype=np.float32)
     if not np.all(np.isfinite(Xf)):
@@ -96,7 +99,7 @@ def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name
         raise ValueError(f"{name_x}: expected {n_features} features (as in fit), got {Xf.shape[1]}")
     if y is None:
         return Xf, None
-    y = np.asarray(y)
+    y = check_labels(y, name_y)
     if y.ndim != 1 or len(y) != len(Xf):
         raise ValueError(f"{name_y}: expected shape ({len(Xf)},) to match {name_x}, got {y.shape}")
     if classes is not None:
@@ -105,6 +108,33 @@ def check_xy(X, y, n_features: int | None = None, classes=None, name_x="X", name
             raise ValueError(f"{name_y}: label {y[bad][0].tolist()!r} is not one of the classes "
                              f"{list(np.asarray(classes).tolist())}")
     return Xf, y
+
+
+def check_labels(y, name="y") -> np.ndarray:
+    """Class labels as an array of integers, booleans, reals or strings: a list of
+    Python strings becomes a str array; NaN (which equals no label, itself included)
+    and other objects are refused."""
+    if y is None:
+        raise TypeError(f"{name}: expected class labels, got None")
+    y = np.asarray(y)
+    if y.dtype == object:
+        try:
+            y = np.asarray(y.tolist())
+        except ValueError:
+            pass
+    if y.dtype.kind not in "biufUS":
+        raise TypeError(f"{name}: expected integer, real or string labels, got dtype {y.dtype}")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise ValueError(f"{name}: labels must not be NaN (found at index {int(np.argmax(np.isnan(y)))})")
+    return y
+
+
+def check_classes(classes, name="classes") -> np.ndarray:
+    """The sorted distinct classes of a training run: at least two."""
+    classes = np.unique(check_labels(classes, name))
+    if len(classes) < 2:
+        raise ValueError(f"{name}: expected at least 2 classes to learn, got {classes.tolist()!r}")
+    return classes
 
 
 def _check_validation_data(validation_data, n_features: int, classes):
@@ -138,14 +168,43 @@ def check_training_data(X, y, validation_data, classes=None, fitted=None):
     classes : ndarray
     validation : (X_val, y_val) or None
     """
+    if y is None:
+        raise TypeError("y: expected class labels of shape (n_samples,), got None")
     if fitted is None:
-        n_features, classes = None, (None if classes is None else np.unique(classes))
+        n_features, classes = None, (None if classes is None else check_classes(classes))
     else:
         n_features, classes = fitted
     X, y = check_xy(X, y, n_features, classes)
     if classes is None:
-        classes = np.unique(y)
+        classes = check_classes(y, "y")
     return X, y, classes, _check_validation_data(validation_data, X.shape[1], classes)
+
+
+def write_classes(f, classes: np.ndarray) -> None:
+    """``classes`` as the dataset ``classes`` of the open HDF5 file ``f``; str labels
+    as UTF-8 strings (HDF5 has no numpy unicode type), marked so that they load as str."""
+    if classes.dtype.kind == "U":
+        f.create_dataset("classes", data=classes.astype(object), dtype=h5py.string_dtype())
+        f["classes"].attrs["str"] = True
+    else:
+        f["classes"] = classes
+
+
+def read_classes(f) -> np.ndarray:
+    """The classes written by :func:`write_classes`."""
+    ds = f["classes"]
+    if ds.attrs.get("str", False):
+        return np.asarray(ds.asstr()[()].tolist())
+    return ds[()]
+
+
+@contextlib.contextmanager
+def incomplete_file_refused(path, kind: str):
+    """Turn a missing attribute or dataset of a model file into a clear error."""
+    try:
+        yield
+    except KeyError as exc:
+        raise ValueError(f"{path}: an incomplete {kind} file (missing {exc})") from None
 
 
 def encode(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -281,7 +340,9 @@ class Perceptron:
 
     def score(self, X, y):
         """Mean accuracy."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        self._check_fitted()
+        X, y = check_xy(X, y, self.n_features_in_)
+        return float(np.mean(self.predict(X) == y))
 
     def save(self, path):
         self._check_fitted()
@@ -296,13 +357,13 @@ class Perceptron:
             f.attrs["seed_spawn_key"] = json.dumps(list(self.seed_.spawn_key))
             f.attrs["epochs_done"] = self.epochs_done_
             f["coef"] = self.coef_
-            f["classes"] = self.classes_
+            write_classes(f, self.classes_)
             for k, v in self.history_.items():
                 f[f"history/{k}"] = np.asarray(v, dtype=np.float64)
 
     @classmethod
     def load(cls, path):
-        with h5py.File(path, "r") as f:
+        with open_for_reading(path) as f, incomplete_file_refused(path, "rrnn.Perceptron"):
             if f.attrs.get("kind") != "rrnn.Perceptron":
                 raise ValueError(f"{path}: not an rrnn.Perceptron file (kind={f.attrs.get('kind')!r})")
             model = cls(**json.loads(f.attrs["params"]))
@@ -310,7 +371,7 @@ class Perceptron:
                                               spawn_key=tuple(json.loads(f.attrs["seed_spawn_key"])))
             model.epochs_done_ = int(f.attrs["epochs_done"])
             model.coef_ = f["coef"][()]
-            model.classes_ = f["classes"][()]
+            model.classes_ = read_classes(f)
             model.n_features_in_ = model.coef_.shape[1]
             model.history_ = {k: list(v[()]) for k, v in f["history"].items()}
         return model

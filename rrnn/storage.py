@@ -137,6 +137,8 @@ def _replacing(path: Path, copy: bool):
     """Open ``<path>.tmp`` for writing (a copy of ``path`` when ``copy`` and it exists,
     else empty) and replace ``path`` with it only after a clean close, so a kill at
     any moment leaves the old or the new complete file. The caller holds the lock."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: a directory; expected a file path")
     if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
         # The user protected it (no write bit: root may write anyway, so the bits
         # are checked too); replacing it would lift that silently.
@@ -345,7 +347,7 @@ def _difference(key, old, new) -> str:
     return f"{key}: stored {_brief(old)}, expected {_brief(new)}"
 
 
-def _open_for_reading(path) -> h5py.File:
+def open_for_reading(path) -> h5py.File:
     """``path`` opened read-only; a missing path, a directory or a file that is not
     HDF5 is refused with a message that names it."""
     path = Path(path)
@@ -361,7 +363,7 @@ def _open_for_reading(path) -> h5py.File:
 
 def read_config(path) -> tuple[str, dict]:
     """(kind, config) of an rrnn result file."""
-    with _open_for_reading(path) as f:
+    with open_for_reading(path) as f:
         if "kind" not in f.attrs or "config" not in f.attrs:
             raise ValueError(f"{path}: not an rrnn result file (no 'kind' and 'config' attributes)")
         return str(f.attrs["kind"]), json.loads(f.attrs["config"])
@@ -389,7 +391,7 @@ def describe(path, expected_units=None) -> str:
     str
         Several lines, for ``rrnn info``.
     """
-    with _open_for_reading(path) as f:
+    with open_for_reading(path) as f:
         if f.attrs.get("kind") in MODEL_KINDS:
             return _describe_model(f, path)
     kind, config = read_config(path)

@@ -789,3 +789,109 @@ def test_other_five_value_lambdas_still_need_five_layers(data):
     with pytest.raises(ValueError, match=r"lambda_left: expected a number or a sequence of "
                                          r"length 1 or 2 or 3, got \(6.0, 4.0, 4.0, 4.0, 3.0\)"):
         tiny(lambda_left=(6.0, 4.0, 4.0, 4.0, 3.0)).fit(X, y)
+
+
+@pytest.mark.parametrize("make", [lambda: tiny(), lambda: Perceptron(epochs=2, batch_size=8, random_state=1)],
+                         ids=["MLCM", "Perceptron"])
+@pytest.mark.parametrize("labels", ["str", "object"])
+def test_string_labels_survive_save_and_load(data, tmp_path, make, labels):
+    """HDF5 has no numpy unicode type: str classes are stored as UTF-8 and load as str,
+    so the loaded model predicts the same labels (before: a TypeError on save, or bytes
+    classes that matched no label and scored 0)."""
+    X, y = data
+    names = np.array(["zero", "one", "two", "three"])[y]
+    model = make().fit(X, names if labels == "str" else names.astype(object))
+    model.save(tmp_path / "m.h5")
+    back = type(model).load(tmp_path / "m.h5")
+    assert back.classes_.dtype.kind == "U"
+    np.testing.assert_array_equal(back.classes_, model.classes_)
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+    assert back.score(X, names) == model.score(X, names)
+
+
+def test_save_writes_the_parameters_the_model_was_fitted_with(data, tmp_path):
+    X, y = data
+    m = tiny().fit(X, y)
+    expected = m.predict(X)
+    m.set_params(n_units=N + 8, max_steps="x", n_threads=1)   # for the next fit only
+    m.save(tmp_path / "m.h5")
+    back = MLCM.load(tmp_path / "m.h5")
+    assert back.n_units == N and back.max_steps == 30 and back.n_threads == 1
+    np.testing.assert_array_equal(back.predict(X), expected)
+
+
+def test_a_loaded_model_with_a_seed_sequence_refits(data, tmp_path):
+    X, y = data
+    m = tiny(random_state=np.random.SeedSequence(7, spawn_key=(2,))).fit(X, y)
+    m.save(tmp_path / "m.h5")
+    back = MLCM.load(tmp_path / "m.h5")
+    assert isinstance(back.random_state, np.random.SeedSequence)
+    refit = back.fit(X, y)
+    np.testing.assert_array_equal(refit.readout_, m.readout_)
+
+
+@pytest.mark.parametrize("cls", [MLCM, Perceptron])
+def test_bad_model_files_are_named(tmp_path, cls):
+    with pytest.raises(FileNotFoundError, match=r"missing.h5: no such file"):
+        cls.load(tmp_path / "missing.h5")
+    (tmp_path / "text.h5").write_text("junk")
+    with pytest.raises(ValueError, match=r"text.h5: not an HDF5 file"):
+        cls.load(tmp_path / "text.h5")
+    with pytest.raises(ValueError, match=r"a directory, not a result file"):
+        cls.load(tmp_path)
+    import h5py
+    with h5py.File(tmp_path / "part.h5", "w") as f:
+        f.attrs["kind"] = f"rrnn.{cls.__name__}"
+    with pytest.raises(ValueError, match=rf"part.h5: an incomplete rrnn.{cls.__name__} file \(missing"):
+        cls.load(tmp_path / "part.h5")
+
+
+def test_save_to_a_directory_and_a_directory_checkpoint_are_refused(data, tmp_path):
+    X, y = data
+    (tmp_path / "d").mkdir()
+    with pytest.raises(ValueError, match=r"checkpoint: expected an HDF5 file path, got the directory"):
+        tiny().fit(X, y, checkpoint=tmp_path / "d")
+    m = Perceptron(epochs=1, batch_size=8).fit(X, y)
+    with pytest.raises(IsADirectoryError, match=r"d: a directory; expected a file path"):
+        m.save(tmp_path / "d")
+    assert not list((tmp_path / "d").iterdir()) and not (tmp_path / "d.tmp").exists()
+
+
+@pytest.mark.parametrize("cls", ["MLCM", "Perceptron"])
+@pytest.mark.parametrize("X_kind, y_kind, error, match", [
+    ("ok", "none", TypeError, r"y: expected class labels of shape \(n_samples,\), got None"),
+    ("ok", "one_class", ValueError, r"y: expected at least 2 classes to learn, got \[1\]"),
+    ("ok", "nan", ValueError, r"y: labels must not be NaN \(found at index 3\)"),
+    ("ok", "dicts", TypeError, r"y: expected integer, real or string labels, got dtype object"),
+    ("no_features", "ok", ValueError, r"X: expected at least one feature, got shape \(64, 0\)"),
+])
+def test_bad_training_labels_and_featureless_inputs_are_refused(data, cls, X_kind, y_kind, error, match):
+    X, y = data
+    X = X[:, :0] if X_kind == "no_features" else X
+    y = {"ok": y, "none": None, "one_class": np.ones(len(y), dtype=int),
+         "nan": np.where(np.arange(len(y)) == 3, np.nan, y.astype(float)),
+         "dicts": np.array([{"a": 1}] * len(y), dtype=object)}[y_kind]
+    model = tiny() if cls == "MLCM" else Perceptron(epochs=1, batch_size=8)
+    with pytest.raises(error, match=match):
+        model.fit(X, y)
+    assert not hasattr(model, "classes_")
+
+
+@pytest.mark.parametrize("make", [lambda: tiny(), lambda: Perceptron(epochs=1, batch_size=8)],
+                         ids=["MLCM", "Perceptron"])
+def test_score_checks_the_labels_it_is_given(data, make):
+    X, y = data
+    m = make().fit(X, y)
+    with pytest.raises(ValueError, match=r"y: expected shape \(64,\) to match X, got \(1,\)"):
+        m.score(X, y[:1])
+    assert m.score(X, y) == np.mean(m.predict(X) == y)
+
+
+def test_sparsity_refuses_a_threshold_and_an_empty_winner_set(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"threshold: has no effect with sparsity \(winner-takes-all\); "
+                                         r"expected 0, got 0.5"):
+        tiny(activation="heaviside", sparsity=0.2, threshold=0.5).fit(X, y)
+    with pytest.raises(ValueError, match=rf"sparsity: round\(n_units \* delta\) active units must be "
+                                         rf">= 1; expected delta >= {0.5 / N:.3g}"):
+        tiny(activation="heaviside", sparsity=0.001).fit(X, y)
