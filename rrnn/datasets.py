@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import shutil
 import struct
@@ -93,6 +94,9 @@ def read_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
     numpy.ndarray
         Shape given by the header; uint8 for MNIST files.
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data: expected the bytes of an IDX file, got {type(data).__name__}")
+    data = bytes(data) if isinstance(data, memoryview) else data
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError(f"{name}: not an IDX file (bad magic number {data[:4]!r})")
     code, ndim = data[2], data[3]
@@ -103,7 +107,7 @@ def read_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
         raise ValueError(f"{name}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", data[4:header])
     dtype = np.dtype(_IDX_DTYPES[code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize      # Python ints: no overflow
     if len(data) - header != expected:
         raise ValueError(f"{name}: IDX header says shape {shape} ({expected} bytes of data), "
                          f"file has {len(data) - header} bytes after the header")
@@ -115,12 +119,37 @@ def _cache_dir() -> Path:
     return Path(base) / "rrnn"
 
 
+def _explicit_dir(data_dir) -> tuple[Path, str] | None:
+    """The folder the user named (``data_dir``, else ``RRNN_DATA_DIR``) and where it came from."""
+    if data_dir is not None:
+        return Path(data_dir), "data_dir"
+    if os.environ.get("RRNN_DATA_DIR"):
+        return Path(os.environ["RRNN_DATA_DIR"]), "RRNN_DATA_DIR"
+    return None
+
+
+def _check_explicit_dir(data_dir) -> None:
+    """An explicitly named folder must exist: a typo must not fall back to the cache
+    or a download."""
+    explicit = _explicit_dir(data_dir)
+    if explicit is None:
+        return
+    folder, source = explicit
+    if not folder.exists():
+        raise DataUnavailableError(
+            f"{source}: folder {str(folder)!r} does not exist; expected a folder holding the "
+            f"gzip IDX files (or a sub-folder of them named after the data set). Pass "
+            f"data_dir=<folder> or set RRNN_DATA_DIR=<folder> (in the rrnn development "
+            f"checkout they are in ../shared/data)")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{source}: expected a folder, got the file {str(folder)!r}")
+
+
 def _candidates(data_dir, sub: str) -> list[Path]:
     dirs = []
-    if data_dir is not None:
-        dirs.append(Path(data_dir))
-    elif os.environ.get("RRNN_DATA_DIR"):
-        dirs.append(Path(os.environ["RRNN_DATA_DIR"]))
+    explicit = _explicit_dir(data_dir)
+    if explicit is not None:
+        dirs.append(explicit[0])
     dirs.append(_cache_dir())
     out = []
     for d in dirs:
@@ -179,19 +208,50 @@ def _read_verified(path: Path, name: str, stem: str) -> np.ndarray:
     return read_idx(data, str(path))
 
 
+def _check_flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r} of type "
+                        f"{type(value).__name__}")
+    return bool(value)
+
+
+def _check_images(images, name: str, dtype=None) -> np.ndarray:
+    """Real finite samples (n, ...) flattened to (n, d), cast to ``dtype`` when given
+    (checked after the cast, so values that overflow it are refused too)."""
+    arr = np.asarray(images)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
+                                   or np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool):
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.ndim < 1:
+        raise ValueError(f"{name}: expected an array of samples (n, ...), got a scalar")
+    flat = arr.reshape(len(arr), -1)
+    if dtype is not None:
+        with np.errstate(over="ignore"):
+            flat = flat.astype(dtype)
+    if np.issubdtype(arr.dtype, np.floating):         # integers are finite in any float
+        bad = np.argwhere(~np.isfinite(flat))
+        if bad.size:
+            where = tuple(int(k) for k in bad[0])
+            raise ValueError(f"{name}: expected finite values{' in ' + np.dtype(dtype).name if dtype else ''}, "
+                             f"got {flat[where]} at (sample, feature) {where}")
+    return flat
+
+
 def binarize(images: np.ndarray, threshold: int = 127) -> np.ndarray:
     """Grey levels to +-1: ``+1`` where ``pixel > threshold``.
 
     Parameters
     ----------
     images : ndarray, shape (n, ...), uint8
+        Real values, finite (NaN or inf is refused).
+    threshold : float
 
     Returns
     -------
     ndarray, shape (n, prod(...)), int8 in {-1, +1}
     """
     threshold = check_real(threshold, "threshold")
-    flat = np.asarray(images).reshape(len(images), -1)
+    flat = _check_images(images, "images")
     return np.where(flat > threshold, 1, -1).astype(np.int8)
 
 
@@ -207,12 +267,13 @@ def grey_levels(images: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     images : ndarray, shape (n, ...), uint8
+        Real values, finite also as float32 (NaN or inf is refused).
 
     Returns
     -------
     ndarray, shape (n, d = prod(...)), float32, non-negative
     """
-    flat = np.asarray(images).reshape(len(images), -1).astype(np.float32)
+    flat = _check_images(images, "images", np.float32)
     norm = np.linalg.norm(flat, axis=1, keepdims=True)
     return flat * (np.float32(np.sqrt(flat.shape[1])) / np.where(norm > 0, norm, np.float32(1)))
 
@@ -241,6 +302,7 @@ def random_projection(x: np.ndarray, dim: int = PROJECTION_DIM, seed=PROJECTION_
     Parameters
     ----------
     x : ndarray, shape (n, d), +-1
+        Real values, finite also as float32 (NaN or inf is refused).
     dim : int
     seed : int or numpy.random.SeedSequence
 
@@ -248,9 +310,9 @@ def random_projection(x: np.ndarray, dim: int = PROJECTION_DIM, seed=PROJECTION_
     -------
     ndarray, shape (n, dim), int8 in {-1, +1}
     """
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 2:
-        raise ValueError(f"x: expected a 2-d array (samples, features), got shape {x.shape}")
+    if np.ndim(x) != 2:
+        raise ValueError(f"x: expected a 2-d array (samples, features), got shape {np.shape(x)}")
+    x = _check_images(x, "x", np.float32)
     dim = check_int(dim, "dim", minimum=1)
     # the projection matrix (float64 draw, float32 copy), the products, the result
     memory.require(12 * x.shape[1] * dim + 5 * x.shape[0] * dim,
@@ -270,7 +332,9 @@ def load(name: str, split: str = "train", data_dir=None, *, binary: bool = True,
     split : {"train", "test"}
     data_dir : str or Path, optional
         Folder holding the gzip IDX files (or a ``<name>/`` sub-folder of them).
-        Default: ``RRNN_DATA_DIR``, then the cache.
+        Default: ``RRNN_DATA_DIR``, then the cache. A folder named here or in
+        ``RRNN_DATA_DIR`` must exist (else :class:`DataUnavailableError`, a
+        ``FileNotFoundError``); when it lacks the files the cache is tried next.
     binary : bool
         ``True``: +-1 pixels (pixel > 127), int8. ``False``: raw uint8 grey levels.
     projected : bool
@@ -279,6 +343,9 @@ def load(name: str, split: str = "train", data_dir=None, *, binary: bool = True,
         Zero-pad the features to ``n`` (the MLCM layer size).
     download : bool
         Download into the cache when the files are missing.
+
+    ``binary``, ``projected`` and ``download`` must be ``bool`` (numpy bools too):
+    a string such as ``"no"`` is refused rather than read as true.
 
     Returns
     -------
@@ -293,8 +360,12 @@ def load(name: str, split: str = "train", data_dir=None, *, binary: bool = True,
         raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise TypeError(f"data_dir: expected a folder (str or Path), got {data_dir!r}")
+    binary = _check_flag(binary, "binary")
+    projected = _check_flag(projected, "projected")
+    download = _check_flag(download, "download")
     if n is not None:
         n = check_int(n, "n", minimum=1)
+    _check_explicit_dir(data_dir)
     folder = _locate(name, data_dir)
     if folder is None:
         if not download:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from ._validation import check_choice, check_real
+
 
 @dataclass(frozen=True)
 class Fit:
@@ -55,16 +57,85 @@ def _aicc(rss: float, points: int, params: int) -> float:
     return points * math.log(rss / points) + 2 * params + 2 * params * (params + 1) / (points - params - 1)
 
 
+def _check_data(values, name: str, size: int | None = None) -> np.ndarray:
+    """A 1-d array of finite reals (of length ``size`` when given), as float64."""
+    arr = np.asarray(values)
+    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                                        or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name}: expected a 1-d array of real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-d array, got shape {arr.shape}")
+    if size is not None and arr.shape[0] != size:
+        raise ValueError(f"{name}: expected shape ({size},) (one value per point), "
+                         f"got shape {arr.shape}")
+    arr = arr.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(f"{name}: expected finite values, got {arr[bad[0]]} at index {int(bad[0])}")
+    return arr
+
+
+def _check_above(arr: np.ndarray, name: str, bound: float, label: str = "", note: str = "") -> None:
+    """Every value > bound; ``label`` names the bound (e.g. ``"jd_critical = "``)."""
+    bad = np.flatnonzero(~(arr > bound))
+    if bad.size:
+        raise ValueError(f"{name}: expected every value > {label}{bound:g}{note}, got "
+                         f"{arr[bad[0]]:g} at index {int(bad[0])}")
+
+
+def _check_fit_inputs(n, y, sigma, points: int, n_min: float, law: str):
+    """Validated (n, y, sigma) of :func:`fit_law` / :func:`fit_candidates`."""
+    n = _check_data(n, "n")
+    if n.size < points:
+        raise ValueError(f"n: expected at least {points} points for {law}, got {n.size}")
+    _check_above(n, "n", n_min, note=f" (network sizes, for {law})")
+    y = _check_data(y, "y", n.size)
+    if sigma is not None:
+        sigma = _check_data(sigma, "sigma", n.size)
+        _check_above(sigma, "sigma", 0.0, note=" (standard deviations)")
+    return n, y, sigma
+
+
+def _law_domain(name: str) -> float:
+    """Smallest excluded N of a law: ln ln N needs N > 1, the others N > 0."""
+    return 1.0 if name == "loglog" else 0.0
+
+
 def fit_law(name: str, n, y, sigma=None) -> Fit | None:
-    """Fit one candidate law; ``None`` if the fit does not converge."""
+    """Fit one candidate law; ``None`` if the fit does not converge.
+
+    Parameters
+    ----------
+    name : {"log", "loglog", "power", "saturation"}
+        Key of :data:`CANDIDATE_LAWS`.
+    n : array_like (k,)
+        Network sizes, finite and > 0 (> 1 for ``"loglog"``); ``k`` at least
+        the number of parameters of the law.
+    y : array_like (k,)
+        Finite values to fit.
+    sigma : array_like (k,), optional
+        Standard deviations of ``y``, finite and > 0.
+
+    Returns
+    -------
+    Fit or None
+        ``None`` only when the optimizer fails on valid data (no convergence);
+        invalid input raises ``TypeError`` or ``ValueError`` instead.
+    """
+    p0 = check_choice(name, "name", CANDIDATE_LAWS)[2]
+    n, y, sigma = _check_fit_inputs(n, y, sigma, len(p0), _law_domain(name), f"law {name!r}")
+    return _fit(name, n, y, sigma)
+
+
+def _fit(name: str, n: np.ndarray, y: np.ndarray, sigma: np.ndarray | None) -> Fit | None:
+    """:func:`fit_law` on validated float64 inputs."""
     formula, func, p0 = CANDIDATE_LAWS[name]
-    n = np.asarray(n, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
     try:
         params, cov = optimize.curve_fit(func, n, y, p0=p0, sigma=sigma, maxfev=20000)
-    except (RuntimeError, ValueError, optimize.OptimizeWarning):
+    except (RuntimeError, optimize.OptimizeWarning):
+        # inputs are valid here: this is the optimizer giving up
         return None
-    w = 1.0 if sigma is None else 1.0 / np.asarray(sigma, dtype=np.float64) ** 2
+    w = 1.0 if sigma is None else 1.0 / sigma ** 2
     rss = float(np.sum(w * (y - func(n, *params)) ** 2))
     with np.errstate(invalid="ignore"):
         stderr = tuple(float(s) for s in np.sqrt(np.diag(cov))) if np.all(np.isfinite(cov)) \
@@ -74,8 +145,22 @@ def fit_law(name: str, n, y, sigma=None) -> Fit | None:
 
 
 def fit_candidates(n, y, sigma=None) -> list[Fit]:
-    """All candidate laws that converge, best (lowest AICc) first."""
-    fits = [f for name in CANDIDATE_LAWS if (f := fit_law(name, n, y, sigma)) is not None]
+    """All candidate laws that converge, best (lowest AICc) first.
+
+    Parameters
+    ----------
+    n, y, sigma
+        As in :func:`fit_law`; every law is fitted, so ``n`` needs at least 3
+        points (the most parameters of a law) and values > 1 (``ln ln N``).
+
+    Returns
+    -------
+    list of Fit
+        Laws whose optimizer failed to converge are left out.
+    """
+    points = max(len(law[2]) for law in CANDIDATE_LAWS.values())
+    n, y, sigma = _check_fit_inputs(n, y, sigma, points, 1.0, "every candidate law")
+    fits = [f for name in CANDIDATE_LAWS if (f := _fit(name, n, y, sigma)) is not None]
     return sorted(fits, key=lambda f: f.aicc)
 
 
@@ -84,20 +169,36 @@ def fit_power_law_divergence(jd, times, jd_critical: float | None = None):
 
     Parameters
     ----------
-    jd, times : array_like
-        Self-couplings above J_D* and mean convergence times there.
+    jd, times : array_like (k,)
+        Self-couplings above J_D* and mean convergence times there: finite,
+        ``times > 0``, at least 3 points with at least 2 distinct ``jd``
+        (3 when ``jd_critical`` is fitted).
     jd_critical : float, optional
-        Fixed J_D*; fitted when omitted.
+        Fixed J_D*, finite and below every ``jd``; fitted when omitted.
 
     Returns
     -------
     dict with ``gamma``, ``gamma_stderr``, ``amplitude``, ``jd_critical``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid input, before any fitting.
+    RuntimeError
+        When the free fit (``jd_critical`` omitted) does not converge.
     """
-    jd = np.asarray(jd, dtype=np.float64)
-    times = np.asarray(times, dtype=np.float64)
+    jd = _check_data(jd, "jd")
+    times = _check_data(times, "times", jd.size)
+    _check_above(times, "times", 0.0, note=" (convergence times, fitted on a log scale)")
+    distinct = 2 if jd_critical is not None else 3
+    if jd.size < 3 or np.unique(jd).size < distinct:
+        raise ValueError(f"jd: expected at least 3 points with {distinct} distinct values, got "
+                         f"{jd.size} points with {np.unique(jd).size} distinct values")
     logt = np.log(times)
     if jd_critical is not None:
-        x = np.log(jd - jd_critical)
+        jc = check_real(jd_critical, "jd_critical")
+        _check_above(jd, "jd", jc, label="jd_critical = ")
+        x = np.log(jd - jc)
         (slope, intercept), cov = np.polyfit(x, logt, 1, cov=True)
         return {"gamma": -slope, "gamma_stderr": math.sqrt(cov[0, 0]),
                 "amplitude": math.exp(intercept), "jd_critical": jd_critical}

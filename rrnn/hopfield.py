@@ -174,6 +174,7 @@ def noisy_cue(pattern, flip_fraction: float, count: int = 1, seed=0) -> np.ndarr
     Parameters
     ----------
     pattern : array_like (n,) of +-1
+        A single pattern, n >= 1.
     flip_fraction : float in [0, 1]
     count : int
         Number of independent cues.
@@ -186,6 +187,8 @@ def noisy_cue(pattern, flip_fraction: float, count: int = 1, seed=0) -> np.ndarr
     xi = np.asarray(pattern)
     if xi.ndim != 1:
         raise ValueError(f"pattern: expected shape (n,), got {xi.shape}")
+    if xi.shape[0] < 1:
+        raise ValueError(f"pattern: expected at least one unit, got shape {xi.shape}")
     xi = check_states(xi, xi.shape[0], _SIGN, "pattern")[0]
     f = check_real(flip_fraction, "flip_fraction")
     if not 0.0 <= f <= 1.0:
@@ -265,14 +268,29 @@ def retrieve(J: HebbianCouplings, cues, targets, *, max_steps: int = 100, seed=0
 def mixture_state(patterns, indices=(0, 1, 2), signs=(1, 1, 1)) -> np.ndarray:
     """Symmetric mixture ``sgn(+-xi^a +- xi^b +- xi^c)`` of an odd number of patterns.
 
+    Parameters
+    ----------
+    patterns : HebbianCouplings or array_like (p, n) of +-1
+    indices : sequence of int
+        An odd number of distinct pattern indices in [0, p).
+    signs : sequence of {+1, -1}
+        One sign per index.
+
     Returns
     -------
     ndarray (n,) int8
     """
     xi = _patterns_of(patterns)
-    if len(indices) % 2 == 0 or len(indices) != len(signs):
-        raise ValueError("mixture_state: expected an odd number of indices and one sign each")
+    for what, seq in (("indices", indices), ("signs", signs)):
+        if isinstance(seq, (str, bytes)) or np.ndim(seq) != 1:
+            raise TypeError(f"{what}: expected a sequence (e.g. a tuple), got {seq!r}")
+    if len(indices) % 2 == 0:
+        raise ValueError(f"indices: expected an odd number of pattern indices, got {tuple(indices)!r}")
+    if len(indices) != len(signs):
+        raise ValueError(f"signs: expected one sign per index ({len(indices)}), got {tuple(signs)!r}")
     indices = [check_int(k, "indices", minimum=0, maximum=xi.shape[0] - 1) for k in indices]
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"indices: expected distinct pattern indices, got {tuple(indices)!r}")
     for sg in signs:
         if isinstance(sg, (bool, np.bool_)) or sg not in (1, -1):
             raise ValueError(f"signs: expected +1 or -1 each, got {sg!r}")
@@ -297,12 +315,30 @@ def classify(m, retrieval_min: float = 0.8, mixture_range=(0.35, 0.65),
     ----------
     m : array_like (batch, p) or (p,)
         Overlaps (see :func:`overlaps`).
+    retrieval_min : float
+        In (0, 1].
+    mixture_range : (float, float)
+        ``(lo, hi)`` with ``0 <= lo <= hi <= 1``.
+    other_max : float
+        In [0, 1].
 
     Returns
     -------
     ndarray (batch,) int64 of RETRIEVAL, COMPLEMENT, MIXTURE, OTHER
         (names in :data:`LABELS`).
     """
+    retrieval_min = check_real(retrieval_min, "retrieval_min")
+    if not 0.0 < retrieval_min <= 1.0:
+        raise ValueError(f"retrieval_min: expected a number in (0, 1], got {retrieval_min}")
+    if isinstance(mixture_range, (str, bytes)) or np.shape(mixture_range) != (2,):
+        raise TypeError(f"mixture_range: expected a pair (lo, hi), got {mixture_range!r}")
+    lo, hi = (check_real(v, "mixture_range") for v in mixture_range)
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ValueError(f"mixture_range: expected (lo, hi) with 0 <= lo <= hi <= 1, "
+                         f"got ({lo}, {hi})")
+    other_max = check_real(other_max, "other_max")
+    if not 0.0 <= other_max <= 1.0:
+        raise ValueError(f"other_max: expected a number in [0, 1], got {other_max}")
     m = np.atleast_2d(np.asarray(m, dtype=np.float64))
     if m.ndim != 2 or m.shape[1] < 1:
         raise ValueError(f"m: expected overlaps of shape (p,) or (batch, p) with p >= 1, "
@@ -313,7 +349,6 @@ def classify(m, retrieval_min: float = 0.8, mixture_range=(0.35, 0.65),
     out = np.full(m.shape[0], OTHER, dtype=np.int64)
     if m.shape[1] >= 3:
         rest = a[:, 3] if m.shape[1] > 3 else np.zeros(m.shape[0])
-        lo, hi = mixture_range
         mix = np.all((a[:, :3] >= lo) & (a[:, :3] <= hi), axis=1) & (rest < other_max)
         out[mix] = MIXTURE
     out[m.max(axis=1) >= retrieval_min] = RETRIEVAL
@@ -376,9 +411,15 @@ def rs_overlap(alpha) -> np.ndarray:
     -------
     ndarray of float64, same shape
     """
-    a = np.atleast_1d(np.asarray(alpha, dtype=np.float64))
-    if np.any(~np.isfinite(a)) or np.any(a < 0):
-        raise ValueError("alpha: expected finite loads >= 0")
+    arr = np.asarray(alpha)
+    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                                        or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"alpha: expected real loads, got {alpha!r} of dtype {arr.dtype}")
+    a = np.atleast_1d(arr.astype(np.float64)).ravel()
+    bad = np.flatnonzero(~(np.isfinite(a) & (a >= 0)))
+    if bad.size:
+        raise ValueError(f"alpha: expected finite loads >= 0, got {a[bad[0]]} at flat index "
+                         f"{int(bad[0])}")
     ac = alpha_c()
     y_c = optimize.minimize_scalar(lambda y: -_alpha_of_y(y), bounds=(0.5, 3.0),
                                    method="bounded", options={"xatol": 1e-12}).x
@@ -397,6 +438,25 @@ def rs_overlap(alpha) -> np.ndarray:
 
 def perfect_recall_scale(n) -> np.ndarray:
     """``n / (2 ln n)``: the number of patterns below which a stored pattern is
-    an exact fixed point with high probability."""
-    n = np.asarray(n, dtype=np.float64)
+    an exact fixed point with high probability.
+
+    Parameters
+    ----------
+    n : float or array_like
+        Network sizes, finite and >= 2 (the formula is infinite at 1 and
+        negative or undefined below).
+
+    Returns
+    -------
+    ndarray of float64, same shape
+    """
+    arr = np.asarray(n)
+    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                                        or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"n: expected network sizes (real numbers), got {n!r} of dtype {arr.dtype}")
+    n = arr.astype(np.float64)
+    bad = np.flatnonzero(~(np.isfinite(n) & (n >= 2)).ravel())
+    if bad.size:
+        raise ValueError(f"n: expected finite network sizes >= 2, got {n.ravel()[bad[0]]}"
+                         + (f" at flat index {int(bad[0])}" if n.ndim else ""))
     return n / (2.0 * np.log(n))

@@ -16,20 +16,49 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import couplings
+from . import backends, couplings
 from . import random as rrandom
-from ._validation import check_int, check_n, check_real, check_update
+from ._validation import (check_int, check_n, check_n_threads, check_real, check_states,
+                          check_update)
+from .backends.base import ACTIVATIONS
 from .dynamics import MAX_STEPS_LIMIT, simulate
 
 
 def draw_seed(seed, draw: int) -> np.random.SeedSequence:
-    """Seed of coupling draw ``draw``: a pure function of (seed, draw)."""
+    """Seed of coupling draw ``draw``: a pure function of (seed, draw).
+
+    Parameters
+    ----------
+    seed : int, numpy.random.SeedSequence or None
+    draw : int
+        Index of the draw, >= 0 (a float such as 1.7 is refused, not truncated).
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+    """
+    draw = check_int(draw, "draw", minimum=0)
     ss = rrandom.as_seed_sequence(seed)
-    return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (int(draw),))
+    return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (draw,))
 
 
 def initial_states(n: int, count: int, seed) -> np.ndarray:
-    """``count`` uniformly random +-1 states of ``n`` units, (count, n) int8."""
+    """``count`` uniformly random +-1 states of ``n`` units, (count, n) int8.
+
+    Parameters
+    ----------
+    n : int
+        Number of units, >= 1.
+    count : int
+        Number of states, >= 0.
+    seed : int, numpy.random.SeedSequence or None
+
+    Returns
+    -------
+    ndarray (count, n) int8
+    """
+    n = check_n(n)
+    count = check_int(count, "count", minimum=0)
     key = rrandom.derive_key(seed, rrandom.PURPOSE_STATES)
     gen = np.random.Generator(np.random.Philox(key=key))
     return np.where(gen.random((count, n)) < 0.5, 1, -1).astype(np.int8)
@@ -62,15 +91,21 @@ def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync
 
     Parameters
     ----------
-    J : rrnn.couplings.Couplings
-    s0 : ndarray (inits, n) int8
-        Initial states (+-1).
-    max_steps, update : as in :func:`rrnn.simulate`
+    J : rrnn.couplings.Couplings or ndarray (n, n)
+        Couplings; an array is wrapped with :func:`rrnn.couplings.dense`.
+    s0 : array_like (inits, n)
+        Initial states, +-1, one per row (a 2-d array even for one state).
+    max_steps : int
+        Convergence budget, in [1, 2**32 - 1].
+    update : {"sync", "async"}
     tol : float
-        Bisection stops when the bracket is narrower than ``tol``.
+        Bisection stops when the bracket is narrower than ``tol``; > 0.
     jd_start : float
-        First upper bracket; doubled until every state converges.
+        First upper bracket, finite and > 0 (the lower bracket starts at 0
+        and the upper one is doubled until every state converges, so a start
+        of 0 would never grow).
     seed : seed of the async update orders
+    backend, n_threads : as in :func:`rrnn.simulate`
     on_round : callable, optional
         Called with the number of rows still bisecting after each round.
 
@@ -80,7 +115,26 @@ def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync
         Upper end of the final bracket: the smallest tested J_D that converged.
     steps_at_critical : ndarray (inits,) int64
         Convergence steps at that J_D.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid arguments, before any simulation runs.
+    RuntimeError
+        If a state does not converge even above the trivial bound ``4 sqrt(n) + 1``.
     """
+    J = couplings.as_couplings(J)
+    if np.ndim(s0) != 2:
+        raise ValueError(f"s0: expected a 2-d array (inits, {J.n}) of +-1 states, "
+                         f"got shape {np.shape(s0)}")
+    s0 = check_states(s0, J.n, ACTIVATIONS["sign"], "s0")
+    check_update(update)
+    max_steps, tol, jd_start = check_bisection(max_steps, tol, jd_start)
+    rrandom.as_seed_sequence(seed)      # checked only: None keeps fresh entropy per round
+    backends.get(backend)
+    check_n_threads(n_threads)
+    if on_round is not None and not callable(on_round):
+        raise TypeError(f"on_round: expected a callable or None, got {on_round!r}")
     rows = s0.shape[0]
     lo = np.zeros(rows)
     hi = np.full(rows, float(jd_start))
@@ -170,11 +224,52 @@ def critical_self_coupling(n: int, *, matrices: int, inits: int, max_steps: int 
     return out
 
 
+def _check_samples(values, name: str) -> np.ndarray:
+    """Real, finite, at least one value; flattened to float64."""
+    arr = np.asarray(values)
+    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                                        or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64).ravel()
+    if arr.size == 0:
+        raise ValueError(f"{name}: expected at least one value, got an empty array of shape "
+                         f"{np.shape(values)}")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(f"{name}: expected finite values, got {arr[bad[0]]} at flat index "
+                         f"{int(bad[0])}")
+    return arr
+
+
 def bootstrap_ci(values: np.ndarray, statistic, *, resamples: int = 2000, level: float = 0.95,
                  seed=0) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of ``statistic(values)``."""
+    """Percentile bootstrap confidence interval of ``statistic(values)``.
+
+    Parameters
+    ----------
+    values : array_like
+        Finite real samples, at least one (flattened).
+    statistic : callable
+        Maps a 1-d array to a number, e.g. :func:`numpy.median`.
+    resamples : int
+        Number of bootstrap resamples, >= 1.
+    level : float
+        Confidence level, in (0, 1).
+    seed : seed of :func:`numpy.random.default_rng`
+
+    Returns
+    -------
+    (float, float)
+        Lower and upper ends of the interval.
+    """
+    values = _check_samples(values, "values")
+    if not callable(statistic):
+        raise TypeError(f"statistic: expected a callable, got {statistic!r}")
+    resamples = check_int(resamples, "resamples", minimum=1)
+    level = check_real(level, "level")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level: expected a number in (0, 1), got {level}")
     gen = np.random.default_rng(seed)
-    values = np.asarray(values).ravel()
     idx = gen.integers(0, values.size, size=(resamples, values.size))
     stats = np.array([statistic(values[i]) for i in idx])
     alpha = (1.0 - level) / 2.0
@@ -186,14 +281,24 @@ def summarize(samples: np.ndarray, *, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9), see
 
     Parameters
     ----------
-    samples : ndarray (matrices, inits)
+    samples : array_like (matrices, inits)
+        Finite real values, at least one.
+    quantiles : sequence of float
+        Levels in [0, 1].
+    seed : seed of the bootstraps (see :func:`bootstrap_ci`)
 
     Returns
     -------
     dict with keys ``median``, ``median_ci``, ``max``, ``max_ci``, ``mean``,
     ``quantiles`` (dict q -> value) and ``count``.
     """
-    flat = np.asarray(samples, dtype=np.float64).ravel()
+    flat = _check_samples(samples, "samples")
+    if np.ndim(quantiles) != 1:
+        raise TypeError(f"quantiles: expected a sequence of numbers in [0, 1], got {quantiles!r}")
+    qs = [check_real(q, "quantiles") for q in quantiles]
+    for q in qs:
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"quantiles: expected numbers in [0, 1], got {q}")
     return {
         "count": int(flat.size),
         "mean": float(flat.mean()),
@@ -201,5 +306,5 @@ def summarize(samples: np.ndarray, *, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9), see
         "median_ci": bootstrap_ci(flat, np.median, seed=seed),
         "max": float(flat.max()),
         "max_ci": bootstrap_ci(flat, np.max, seed=seed),
-        "quantiles": {float(q): float(np.quantile(flat, q)) for q in quantiles},
+        "quantiles": {q: float(np.quantile(flat, q)) for q in qs},
     }
