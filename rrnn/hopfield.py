@@ -380,6 +380,20 @@ def unstable_units(J: HebbianCouplings, states, backend: str | None = None,
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
+def _real_array(value, name: str, what: str, minimum: float) -> np.ndarray:
+    """``value`` as a float64 array of finite reals >= ``minimum`` (any shape)."""
+    arr = np.asarray(value)
+    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                                        or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name}: expected {what} (real numbers), got {value!r} of dtype {arr.dtype}")
+    out = arr.astype(np.float64)
+    bad = np.flatnonzero(~(np.isfinite(out) & (out >= minimum)).ravel())
+    if bad.size:
+        raise ValueError(f"{name}: expected finite {what} >= {minimum:g}, got {out.ravel()[bad[0]]}"
+                         + (f" at flat index {int(bad[0])}" if out.ndim else ""))
+    return out
+
+
 def _alpha_of_y(y: float) -> float:
     """Load at which y = m / sqrt(2 alpha r) solves the RS equations."""
     return 0.5 * (special.erf(y) / y - _TWO_OVER_SQRT_PI * math.exp(-y * y)) ** 2
@@ -411,15 +425,7 @@ def rs_overlap(alpha) -> np.ndarray:
     -------
     ndarray of float64, same shape
     """
-    arr = np.asarray(alpha)
-    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
-                                                        or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"alpha: expected real loads, got {alpha!r} of dtype {arr.dtype}")
-    a = np.atleast_1d(arr.astype(np.float64)).ravel()
-    bad = np.flatnonzero(~(np.isfinite(a) & (a >= 0)))
-    if bad.size:
-        raise ValueError(f"alpha: expected finite loads >= 0, got {a[bad[0]]} at flat index "
-                         f"{int(bad[0])}")
+    a = np.atleast_1d(_real_array(alpha, "alpha", "loads", 0.0)).ravel()
     ac = alpha_c()
     y_c = optimize.minimize_scalar(lambda y: -_alpha_of_y(y), bounds=(0.5, 3.0),
                                    method="bounded", options={"xatol": 1e-12}).x
@@ -450,13 +456,5 @@ def perfect_recall_scale(n) -> np.ndarray:
     -------
     ndarray of float64, same shape
     """
-    arr = np.asarray(n)
-    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
-                                                        or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"n: expected network sizes (real numbers), got {n!r} of dtype {arr.dtype}")
-    n = arr.astype(np.float64)
-    bad = np.flatnonzero(~(np.isfinite(n) & (n >= 2)).ravel())
-    if bad.size:
-        raise ValueError(f"n: expected finite network sizes >= 2, got {n.ravel()[bad[0]]}"
-                         + (f" at flat index {int(bad[0])}" if n.ndim else ""))
+    n = _real_array(n, "n", "network sizes", 2.0)
     return n / (2.0 * np.log(n))

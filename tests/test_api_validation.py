@@ -192,7 +192,7 @@ M = np.array([[0.9, 0.1, 0.0, 0.0]])
 @pytest.mark.parametrize("call,exc,match", [
     (lambda: hopfield.rs_overlap([0.1, -1.0]), ValueError,
      r"alpha: expected finite loads >= 0, got -1\.0 at flat index 1"),
-    (lambda: hopfield.rs_overlap("0.1"), TypeError, r"alpha: expected real loads, got '0\.1'"),
+    (lambda: hopfield.rs_overlap("0.1"), TypeError, r"alpha: expected loads \(real numbers\), got '0\.1'"),
     (lambda: hopfield.classify(M, retrieval_min="a"), TypeError,
      r"retrieval_min: expected a real number, got 'a'"),
     (lambda: hopfield.classify(M, retrieval_min=np.nan), ValueError,
