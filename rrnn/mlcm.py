@@ -732,7 +732,8 @@ class MLCM:
             Scored after every epoch (history_["val_accuracy"]).
         checkpoint : str or Path, optional
             HDF5 file written after every epoch; if it exists, training resumes from it
-            (same hyperparameters and data required).
+            (same hyperparameters and data required; ``epochs`` too, since a cosine
+            readout schedule depends on it: to train longer, start a new checkpoint).
         """
         self._cfg = self._resolve()
         if checkpoint is not None and Path(checkpoint).is_dir():
