@@ -473,6 +473,16 @@ def main(argv=None):
     if args.part == "all" and args.out is not None:
         p.error("--out names one file; with 'all' each part is written to "
                 "<out-dir>/hopfield_<part>.h5 (use --out-dir)")
+    if args.part != "all":
+        # an option the part does not use would be ignored silently (with 'all'
+        # each part takes the options it uses)
+        given = sorted(k for k in set().union(*DEFAULTS.values())
+                       if getattr(args, k) is not None and k not in DEFAULTS[args.part])
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            p.error(f"{option}: not used by the {args.part} part (it uses "
+                    f"{', '.join('--' + k.replace('_', '-') for k in DEFAULTS[args.part])}), "
+                    f"got {getattr(args, given[0])!r}")
     parts = PARTS if args.part == "all" else (args.part,)
     jobs = []
     for part in parts:

@@ -276,9 +276,17 @@ def test_reinforcement_refuses_grids_that_round_together(bad, match, tmp_path):
 # hopfield
 # ---------------------------------------------------------------------------
 
-HF_BASE = ["--sizes", "50", "--n", "50", "--alphas", "0.1", "--factors", "1", "--draws", "1",
-           "--cues", "2", "--points", "2", "--triples", "1", "--tested", "2", "--max-steps", "20",
-           "--no-progress"]
+HF_VALUES = dict(sizes="50", n="50", alphas="0.1", factors="1", draws="1", cues="2", points="2",
+                 triples="1", tested="2", max_steps="20")
+
+
+def hf_base(part):
+    """Small valid values of the options ``part`` uses (it refuses the others)."""
+    argv = []
+    for key in hopfield.DEFAULTS[part]:
+        argv += ["--" + key.replace("_", "-"), HF_VALUES[key]]
+    return argv + ["--no-progress"]
+
 
 HF_CASES = [
     (["capacity", "--cues", "0"], "--cues", "'0'"),
@@ -305,19 +313,24 @@ HF_CASES = [
     (["mixtures", "--max-steps", "-1"], "--max-steps", "'-1'"),
     (["capacity", "--seed", "-1"], "--seed", "'-1'"),
     (["basins", "--threads", "0"], "--threads", "'0'"),
+    # an option the part does not use is refused, not ignored
+    (["perfect", "--max-steps", "5"], "--max-steps", "not used by the perfect part"),
+    (["capacity", "--n", "60"], "--n", "not used by the capacity part"),
+    (["mixtures", "--cues", "3"], "--cues", "not used by the mixtures part"),
 ]
 
 
 @pytest.mark.parametrize("bad,option,value", HF_CASES, ids=[" ".join(c[0]) for c in HF_CASES])
 def test_hopfield_refuses(bad, option, value, tmp_path, capsys):
-    argv = [bad[0], "--out", str(tmp_path / "out.h5"), *HF_BASE, *bad[1:]]
+    argv = [bad[0], "--out", str(tmp_path / "out.h5"), *hf_base(bad[0]), *bad[1:]]
     refused(hopfield.main, argv, tmp_path, capsys, option, value)
 
 
 def test_hopfield_all_checks_every_part_before_the_first_file(tmp_path, capsys):
     """'all' runs capacity first; a load too small for the basins size is refused
     before capacity creates its file."""
-    argv = ["all", "--out-dir", str(tmp_path), *HF_BASE, "--sizes", "5000", "--n", "1000",
+    every = [x for key, v in HF_VALUES.items() for x in ("--" + key.replace("_", "-"), v)]
+    argv = ["all", "--out-dir", str(tmp_path), *every, "--no-progress", "--sizes", "5000", "--n", "1000",
             "--alphas", "0.0004"]
     with pytest.raises(SystemExit) as exc:
         hopfield.main(argv)
