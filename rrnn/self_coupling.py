@@ -104,7 +104,11 @@ def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync
         First upper bracket, finite and > 0 (the lower bracket starts at 0
         and the upper one is doubled until every state converges, so a start
         of 0 would never grow).
-    seed : seed of the async update orders
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the async update orders, the same in every round (None: fresh
+        entropy, drawn once). The orders of a trajectory are keyed by its row in
+        the round's batch, and a round simulates only the rows still bisecting;
+        all rows bisect in lockstep unless their first brackets differ.
     backend, n_threads : as in :func:`rrnn.simulate`
     on_round : callable, optional
         Called with the number of rows still bisecting after each round.
@@ -130,7 +134,9 @@ def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync
     s0 = check_states(s0, J.n, ACTIVATIONS["sign"], "s0")
     check_update(update)
     max_steps, tol, jd_start = check_bisection(max_steps, tol, jd_start)
-    rrandom.as_seed_sequence(seed)      # checked only: None keeps fresh entropy per round
+    # None draws fresh entropy once, so that every round sees the same update
+    # orders (fresh orders per round would make the bracket's ends disagree)
+    seed = rrandom.as_seed_sequence(seed)
     backends.get(backend)
     check_n_threads(n_threads)
     if on_round is not None and not callable(on_round):

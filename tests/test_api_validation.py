@@ -353,3 +353,35 @@ def test_read_idx_reports_huge_sizes_without_overflow():
         datasets.read_idx(data)
     with pytest.raises(TypeError, match=r"data: expected the bytes of an IDX file, got str"):
         datasets.read_idx("\x00\x00\x08\x01")
+
+
+def test_bisect_draw_without_a_seed_uses_one_order_stream_for_every_round(monkeypatch):
+    """seed=None draws entropy once: every round's async orders come from the same seed
+    (before, each round drew fresh orders, so the two ends of a bracket disagreed)."""
+    from rrnn import self_coupling as sc
+
+    seen = []
+    real = sc.simulate
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["seed"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sc, "simulate", recording)
+    J = rrnn.couplings.binary(40, seed=1, backend="numpy")
+    sc.bisect_draw(J, sc.initial_states(40, 3, 2), update="async", tol=0.05, seed=None,
+                   backend="numpy", max_steps=200)
+    assert len(seen) >= 3
+    assert all(isinstance(s, np.random.SeedSequence) and s.entropy == seen[0].entropy for s in seen)
+
+
+def test_bisect_draw_gives_the_same_result_for_an_int_seed_and_its_seed_sequence():
+    from rrnn import self_coupling as sc
+
+    J = rrnn.couplings.binary(40, seed=1, backend="numpy")
+    s0 = sc.initial_states(40, 3, 2)
+    a = sc.bisect_draw(J, s0, update="async", tol=0.01, seed=5, backend="numpy", max_steps=200)
+    b = sc.bisect_draw(J, s0, update="async", tol=0.01, seed=np.random.SeedSequence(5),
+                       backend="numpy", max_steps=200)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
