@@ -54,6 +54,41 @@ def check_real(value, name: str) -> float:
     return value
 
 
+def check_real_array(value, name: str, *, what: str = "real numbers", noun: str = "values",
+                     minimum: float | None = None, index: str = "flat index") -> np.ndarray:
+    """``value`` (any shape) as a float64 array of finite reals, each >= ``minimum``
+    when given.
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+        The parameter, for messages.
+    what, noun : str
+        How messages name the expected input ("expected {what}") and its entries
+        ("expected finite {noun} >= minimum").
+    minimum : float, optional
+    index : str
+        How the message locates the first bad entry of a non-scalar input.
+
+    Returns
+    -------
+    ndarray float64, the shape of ``value``
+    """
+    arr = np.asarray(value)
+    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                                        or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name}: expected {what}, got {value!r:.60} of dtype {arr.dtype}")
+    out = arr.astype(np.float64)
+    ok = np.isfinite(out) if minimum is None else np.isfinite(out) & (out >= minimum)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        bound = "" if minimum is None else f" >= {minimum:g}"
+        where = f" at {index} {int(bad[0])}" if out.ndim else ""
+        raise ValueError(f"{name}: expected finite {noun}{bound}, got {out.ravel()[bad[0]]}{where}")
+    return out
+
+
 def check_self_coupling(value, batch: int) -> np.ndarray:
     """J_D as a float or one per trajectory; returns (batch,) float64."""
     arr = np.asarray(value)

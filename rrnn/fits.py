@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from ._validation import check_choice, check_real
+from ._validation import check_choice, check_real, check_real_array
 
 
 @dataclass(frozen=True)
@@ -59,19 +59,12 @@ def _aicc(rss: float, points: int, params: int) -> float:
 
 def _check_data(values, name: str, size: int | None = None) -> np.ndarray:
     """A 1-d array of finite reals (of length ``size`` when given), as float64."""
-    arr = np.asarray(values)
-    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
-                                                        or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"{name}: expected a 1-d array of real numbers, got dtype {arr.dtype}")
+    arr = check_real_array(values, name, what="a 1-d array of real numbers", index="index")
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-d array, got shape {arr.shape}")
     if size is not None and arr.shape[0] != size:
         raise ValueError(f"{name}: expected shape ({size},) (one value per point), "
                          f"got shape {arr.shape}")
-    arr = arr.astype(np.float64)
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise ValueError(f"{name}: expected finite values, got {arr[bad[0]]} at index {int(bad[0])}")
     return arr
 
 

@@ -28,7 +28,7 @@ from scipy import optimize, special
 from . import backends, memory
 from . import random as rrandom
 from .backends.base import ACTIVATIONS
-from ._validation import check_int, check_n, check_real, check_states
+from ._validation import check_int, check_n, check_real, check_real_array, check_states
 from .couplings import HebbianCouplings, as_couplings
 from .dynamics import local_fields, simulate
 
@@ -380,20 +380,6 @@ def unstable_units(J: HebbianCouplings, states, backend: str | None = None,
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def _real_array(value, name: str, what: str, minimum: float) -> np.ndarray:
-    """``value`` as a float64 array of finite reals >= ``minimum`` (any shape)."""
-    arr = np.asarray(value)
-    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
-                                                        or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"{name}: expected {what} (real numbers), got {value!r} of dtype {arr.dtype}")
-    out = arr.astype(np.float64)
-    bad = np.flatnonzero(~(np.isfinite(out) & (out >= minimum)).ravel())
-    if bad.size:
-        raise ValueError(f"{name}: expected finite {what} >= {minimum:g}, got {out.ravel()[bad[0]]}"
-                         + (f" at flat index {int(bad[0])}" if out.ndim else ""))
-    return out
-
-
 def _alpha_of_y(y: float) -> float:
     """Load at which y = m / sqrt(2 alpha r) solves the RS equations."""
     return 0.5 * (special.erf(y) / y - _TWO_OVER_SQRT_PI * math.exp(-y * y)) ** 2
@@ -425,7 +411,8 @@ def rs_overlap(alpha) -> np.ndarray:
     -------
     ndarray of float64, same shape
     """
-    a = np.atleast_1d(_real_array(alpha, "alpha", "loads", 0.0)).ravel()
+    a = check_real_array(alpha, "alpha", what="loads (real numbers)", noun="loads",
+                         minimum=0.0).ravel()
     ac = alpha_c()
     y_c = optimize.minimize_scalar(lambda y: -_alpha_of_y(y), bounds=(0.5, 3.0),
                                    method="bounded", options={"xatol": 1e-12}).x
@@ -456,5 +443,6 @@ def perfect_recall_scale(n) -> np.ndarray:
     -------
     ndarray of float64, same shape
     """
-    n = _real_array(n, "n", "network sizes", 2.0)
+    n = check_real_array(n, "n", what="network sizes (real numbers)", noun="network sizes",
+                         minimum=2.0)
     return n / (2.0 * np.log(n))

@@ -18,8 +18,8 @@ import numpy as np
 
 from . import backends, couplings
 from . import random as rrandom
-from ._validation import (check_int, check_n, check_n_threads, check_real, check_states,
-                          check_update)
+from ._validation import (check_int, check_n, check_n_threads, check_real, check_real_array,
+                          check_states, check_update)
 from .backends.base import ACTIVATIONS
 from .dynamics import MAX_STEPS_LIMIT, simulate
 
@@ -232,18 +232,10 @@ def critical_self_coupling(n: int, *, matrices: int, inits: int, max_steps: int 
 
 def _check_samples(values, name: str) -> np.ndarray:
     """Real, finite, at least one value; flattened to float64."""
-    arr = np.asarray(values)
-    if arr.dtype == object or arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
-                                                        or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"{name}: expected an array of real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64).ravel()
+    arr = check_real_array(values, name, what="an array of real numbers").ravel()
     if arr.size == 0:
         raise ValueError(f"{name}: expected at least one value, got an empty array of shape "
                          f"{np.shape(values)}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise ValueError(f"{name}: expected finite values, got {arr[bad[0]]} at flat index "
-                         f"{int(bad[0])}")
     return arr
 
 
