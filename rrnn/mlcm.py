@@ -41,7 +41,7 @@ from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
 from .mlcm_inputs import imprinted_input_weights, random_input_weights
 from ._validation import check_int, check_real
-from .perceptron import (READOUTS, check_schedule, check_training_data, check_xy, encode,
+from .perceptron import (READOUTS, accuracy, check_schedule, check_training_data, check_xy, encode,
                          incomplete_file_refused, read_classes, readout_step, scheduled_rate,
                          softmax, write_classes)
 
@@ -63,9 +63,10 @@ THESIS_LAMBDA_LEFT = (6.0, 4.0, 4.0, 4.0, 4.0)
 THESIS_LAMBDA_RIGHT = (2.0, 2.0, 2.0, 2.0, 1.5)
 
 
-def _thesis_lambdas(value, thesis, first, middle, last, L):
-    """``value``, or the thesis pattern at depth L when ``value`` is the thesis's
-    five-layer list and L != 5 (so the default works at any depth)."""
+def _thesis_lambdas(value, thesis, L):
+    """``value``, or the pattern of ``thesis`` (first, middle..., last) at depth L when
+    ``value`` is the thesis's five-layer list and L != 5 (so the default works at any
+    depth)."""
     if L == 5 or np.ndim(value) != 1 or len(value) != 5:
         return value
     try:
@@ -74,8 +75,8 @@ def _thesis_lambdas(value, thesis, first, middle, last, L):
     except (TypeError, ValueError):
         return value
     if L == 1:
-        return (first,)
-    return (first,) + (middle,) * (L - 2) + (last,)
+        return thesis[:1]
+    return thesis[:1] + thesis[1:2] * (L - 2) + thesis[-1:]
 
 
 def _real_list(value, name, length_options):
@@ -254,8 +255,8 @@ class MLCM:
         c = {}
         N = c["N"] = check_int(self.n_units, "n_units", minimum=2)
         L = c["L"] = check_int(self.n_layers, "n_layers", minimum=1)
-        left = _thesis_lambdas(self.lambda_left, THESIS_LAMBDA_LEFT, 6.0, 4.0, 4.0, L)
-        right = _thesis_lambdas(self.lambda_right, THESIS_LAMBDA_RIGHT, 2.0, 2.0, 1.5, L)
+        left = _thesis_lambdas(self.lambda_left, THESIS_LAMBDA_LEFT, L)
+        right = _thesis_lambdas(self.lambda_right, THESIS_LAMBDA_RIGHT, L)
         ll = _real_list(left, "lambda_left", sorted({1, max(L - 1, 1), L}))
         lr = _real_list(right, "lambda_right", sorted({1, max(L - 1, 1), L}))
         if len(ll) == 1:
@@ -811,9 +812,7 @@ class MLCM:
 
     def score(self, X, y):
         """Mean accuracy on (X, y)."""
-        self._check_fitted()
-        X, y = check_xy(X, y, self.n_features_in_)
-        return float(np.mean(self.predict(X) == y))
+        return accuracy(self.predict(X), y)         # predict checks X
 
     # ------------------------------------------------------------ storage
 

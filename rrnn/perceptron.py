@@ -114,8 +114,6 @@ def check_labels(y, name="y") -> np.ndarray:
     """Class labels as an array of integers, booleans, reals or strings: a list of
     Python strings becomes a str array; NaN (which equals no label, itself included)
     and other objects are refused."""
-    if y is None:
-        raise TypeError(f"{name}: expected class labels, got None")
     y = np.asarray(y)
     if y.dtype == object:
         try:
@@ -178,6 +176,14 @@ def check_training_data(X, y, validation_data, classes=None, fitted=None):
     if classes is None:
         classes = check_classes(y, "y")
     return X, y, classes, _check_validation_data(validation_data, X.shape[1], classes)
+
+
+def accuracy(predicted: np.ndarray, y) -> float:
+    """Fraction of ``predicted`` labels equal to ``y`` (checked labels of the same shape)."""
+    y = check_labels(y)
+    if y.shape != predicted.shape:
+        raise ValueError(f"y: expected shape {predicted.shape} to match X, got {y.shape}")
+    return float(np.mean(predicted == y))
 
 
 def write_classes(f, classes: np.ndarray) -> None:
@@ -340,9 +346,7 @@ class Perceptron:
 
     def score(self, X, y):
         """Mean accuracy."""
-        self._check_fitted()
-        X, y = check_xy(X, y, self.n_features_in_)
-        return float(np.mean(self.predict(X) == y))
+        return accuracy(self.predict(X), y)         # predict checks X
 
     def save(self, path):
         self._check_fitted()
