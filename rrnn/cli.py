@@ -80,13 +80,11 @@ def _run_scan(args) -> int:
 def _info(path) -> int:
     from . import scans, storage
 
-    try:
-        kind, config = storage.read_config(path)
-    except ValueError:          # a model file, or not rrnn's: describe() tells which
-        kind = None
-    # a scan knows all its units, so its progress can be shown
-    expected = scans.expected_units(config) if kind == scans.KIND else None
-    print(storage.describe(path, expected))
+    def expected_units(kind, config):
+        # a scan knows all its units, so its progress can be shown
+        return scans.expected_units(config) if kind == scans.KIND else None
+
+    print(storage.describe(path, expected_units))
     return 0
 
 

@@ -364,9 +364,13 @@ def open_for_reading(path) -> h5py.File:
 def read_config(path) -> tuple[str, dict]:
     """(kind, config) of an rrnn result file."""
     with open_for_reading(path) as f:
-        if "kind" not in f.attrs or "config" not in f.attrs:
-            raise ValueError(f"{path}: not an rrnn result file (no 'kind' and 'config' attributes)")
-        return str(f.attrs["kind"]), json.loads(f.attrs["config"])
+        return _kind_and_config(f, path)
+
+
+def _kind_and_config(f: h5py.File, path) -> tuple[str, dict]:
+    if "kind" not in f.attrs or "config" not in f.attrs:
+        raise ValueError(f"{path}: not an rrnn result file (no 'kind' and 'config' attributes)")
+    return str(f.attrs["kind"]), json.loads(f.attrs["config"])
 
 
 #: Kinds of the whole-file models written through :func:`new_file`.
@@ -382,9 +386,10 @@ def describe(path, expected_units=None) -> str:
     Parameters
     ----------
     path : str or Path
-    expected_units : sequence of str, optional
-        All the unit names of the complete run (known to the code that writes this
-        kind), to report progress and what is left.
+    expected_units : callable, optional
+        ``expected_units(kind, config)``: all the unit names of the complete run, or
+        None when the code that writes this kind does not know them; for reporting
+        progress and what is left.
 
     Returns
     -------
@@ -394,7 +399,8 @@ def describe(path, expected_units=None) -> str:
     with open_for_reading(path) as f:
         if f.attrs.get("kind") in MODEL_KINDS:
             return _describe_model(f, path)
-    kind, config = read_config(path)
+        kind, config = _kind_and_config(f, path)
+    expected = None if expected_units is None else expected_units(kind, config)
     units = read_units(path)
     per_run: dict[str, int] = {}
     for entry in units.values():
@@ -420,11 +426,11 @@ def describe(path, expected_units=None) -> str:
                           ("n_threads", "threads"), ("git_revision", "git")) if key in attrs]
                 lines.append(f"  {run_id[:8]}  " + "  ".join(shown)
                              + f"  units {per_run.get(run_id, 0)}")
-        if expected_units is None:
+        if expected is None:
             lines.append(f"units: {len(units)} finished")
         else:
-            left = [name for name in expected_units if name not in units]
-            lines.append(f"units: {len(units)} of {len(expected_units)} finished"
+            left = [name for name in expected if name not in units]
+            lines.append(f"units: {len(units)} of {len(expected)} finished"
                          + (f"; {len(left)} left, next {left[0]}" if left else "; complete"))
         names = sorted(units)
         if names:
