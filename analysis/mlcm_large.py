@@ -73,13 +73,19 @@ def main(argv=None):
                  margin=args.margin, readout_lr=args.readout_lr, max_steps=args.max_steps,
                  epochs=args.epochs, n_train_eval=args.train_eval, n_threads=args.threads,
                  random_state=args.seed, verbose=True)
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "threads")}
+    result = None
+    if Path(args.out).exists():
+        # a finished run is reported without the memory check below, so that it can
+        # be read back on a machine too small to run it again
+        result = storage.ResultFile(args.out, KIND, config)
+        if "run" in result.done():
+            print("already done:", storage.read_units(args.out)["run"]["attrs"])
+            return
     model.check(28 * 28)          # what fit would refuse (memory), before the file exists
     check_sample_counts(p, ["mnist"], args.data_dir, args.train_samples, args.test_samples)
-    config = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "threads")}
-    result = storage.ResultFile(args.out, KIND, config)
-    if "run" in result.done():
-        print("already done:", storage.read_units(args.out)["run"]["attrs"])
-        return
+    if result is None:
+        result = storage.ResultFile(args.out, KIND, config)
     X, y, Xt, yt = load_data("mnist", args.train_samples, args.test_samples, args.data_dir)
     t0 = time.perf_counter()
     model.fit(X, y, validation_data=(Xt, yt), checkpoint=Path(str(args.out) + ".ckpt.h5"))

@@ -304,3 +304,24 @@ def test_defaults_are_unchanged():
     assert (d["n_units"], d["n_layers"], d["epochs"], d["inits"], d["train_eval"], d["sln_lr"],
             d["mlp_hidden"], d["max_steps"], d["seed"], d["train_samples"]) == \
         (1000, 5, 20, 10, 10000, [0.01], 0, 50, 0, None)
+
+
+def test_finished_large_run_is_read_back_where_it_would_not_fit(small_data, tmp_path, monkeypatch,
+                                                                capsys):
+    """mlcm_large on a machine too small for its network: a new run is refused with the
+    memory estimate, but a finished run's file is still reported (no memory check)."""
+    from rrnn import memory
+
+    argv = ["--n-units", "1000", "--connectivity", "8", "--train-samples", "60",
+            "--test-samples", "20", "--train-eval", "0", "--max-steps", "3",
+            "--data-dir", str(small_data)]
+    out = tmp_path / "large.h5"
+    mlcm_large.main([*argv, "--out", str(out)])
+    capsys.readouterr()
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1000)
+    mlcm_large.main([*argv, "--out", str(out)])
+    assert "already done" in capsys.readouterr().out
+    fresh = tmp_path / "fresh.h5"
+    with pytest.raises(MemoryError, match="needs about"):
+        mlcm_large.main([*argv, "--out", str(fresh)])
+    assert not fresh.exists()
