@@ -39,6 +39,8 @@ from _common import (backend_attrs, choice_list, common_arguments, float_range, 
                      int_range, progress, pyplot, run_main, save_figure)
 
 KIND = "convergence_times"
+# figure formats --png may name (matplotlib chooses the writer from the suffix)
+FIGURE_FORMATS = (".png", ".pdf", ".svg", ".eps")
 
 
 def run(args) -> storage.ResultFile:
@@ -184,7 +186,7 @@ def plot(data, png) -> Path:
         top.set_title(f"{update} updates: mean over converged samples")
         bottom.set_ylabel(f"convergence time ({unit})")
         bottom.set_title(f"{update}: every converged sample (plateaus)")
-    return save_figure(fig, png)
+    return save_figure(fig, None, png)
 
 
 def check_arguments(p, args) -> None:
@@ -198,14 +200,13 @@ def check_arguments(p, args) -> None:
     if args.points > 1 and not args.jd_min < args.jd_max:
         p.error(f"--jd-min: expected a value below --jd-max ({args.jd_max:g}), got {args.jd_min:g}")
     if args.png is not None:
-        # the figure is written as PNG at --png with its suffix replaced by .png (save_figure)
-        try:
-            png = Path(args.png).with_suffix(".png")
-        except ValueError:
-            p.error(f"--png: expected a file path, got {args.png!r}")
+        # matplotlib picks the format from the suffix; checked here, not after the run
+        png = Path(args.png)
+        if png.suffix.lower() not in FIGURE_FORMATS:
+            p.error(f"--png: expected a file name ending in one of {', '.join(FIGURE_FORMATS)}, "
+                    f"got {args.png!r}")
         if png.is_dir():
-            p.error(f"--png: expected a file path, got {args.png!r} (the figure {str(png)!r} "
-                    f"is a directory)")
+            p.error(f"--png: expected a file path, got {args.png!r} (a directory)")
         if not png.parent.is_dir():
             p.error(f"--png: expected a path in an existing directory, got {args.png!r}")
     out = Path(args.out).resolve()
@@ -247,7 +248,9 @@ def main(argv=None):
     p.add_argument("--max-steps", type=int_range(1, MAX_STEPS_LIMIT), default=1000)
     p.add_argument("--also", nargs="*", default=[],
                    help="other convergence-time result files to draw and fit with this one")
-    p.add_argument("--png", default=None, help="figure path (default: --out with .png)")
+    p.add_argument("--png", default=None,
+                   help="figure path; its suffix picks the format, one of "
+                        f"{', '.join(FIGURE_FORMATS)} (default: --out with .png)")
     common_arguments(p)
     args = p.parse_args(argv)
     check_arguments(p, args)

@@ -99,6 +99,23 @@ def test_convergence_times_refuses_png_that_is_a_directory(tmp_path, capsys):
             tmp_path, capsys, "--png", png)
 
 
+@pytest.mark.parametrize("name", ["fig", "fig.gif", "fig.h5"])
+def test_convergence_times_refuses_png_of_unknown_format(name, tmp_path, capsys):
+    png = str(tmp_path / name)
+    refused(convergence_times.main, ["--out", str(tmp_path / "out.h5"), *CT_BASE, "--png", png],
+            tmp_path, capsys, "--png", png)
+
+
+def test_convergence_times_writes_the_figure_in_the_format_of_its_suffix(tmp_path):
+    """--png fig.svg writes fig.svg as SVG (it used to write fig.png)."""
+    svg = tmp_path / "fig.svg"
+    convergence_times.main(["--out", str(tmp_path / "out.h5"), "--sizes", "16", "--updates", "sync",
+                            "--points", "2", "--jd-min", "0", "--jd-max", "0.5", "--draws", "1",
+                            "--inits", "1", "--png", str(svg)])
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    assert not (tmp_path / "fig.png").exists()
+
+
 def test_convergence_times_refuses_missing_also(tmp_path, capsys):
     also = str(tmp_path / "missing.h5")
     refused(convergence_times.main, ["--out", str(tmp_path / "out.h5"), *CT_BASE, "--also", also],
