@@ -111,6 +111,14 @@ def check_choice(value, name: str, choices: dict) -> int:
     return choices[value]
 
 
+def check_option(value, name: str, options: tuple) -> str:
+    """``value`` if it is one of the strings ``options``; an array holding one is refused
+    (``np.array(["sign"]) in options`` is truthy and would slip through ``in``)."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name}: expected one of {options}, got {value!r}")
+    return value
+
+
 def check_activation(activation) -> int:
     return check_choice(activation, "activation", ACTIVATIONS)
 

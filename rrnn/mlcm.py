@@ -40,7 +40,7 @@ from .storage import differing_keys, new_file, open_for_reading
 from . import mlcm_kernels as K
 from .mlcm_couplings import Dense, Diluted
 from .mlcm_inputs import imprinted_input_weights, random_input_weights
-from ._validation import check_int, check_real
+from ._validation import check_int, check_option, check_real
 from .perceptron import (READOUTS, accuracy, check_schedule, check_training_data, check_xy, encode,
                          incomplete_file_refused, read_classes, readout_step, scheduled_rate,
                          softmax, write_classes)
@@ -274,8 +274,7 @@ class MLCM:
         c["lam_in"] = check_real(self.lambda_in, "lambda_in")
         c["lam_left"][0] = c["lam_in"]
         c["lam_out"] = check_real(self.lambda_out, "lambda_out")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {ACTIVATIONS}, got {self.activation!r}")
+        check_option(self.activation, "activation", ACTIVATIONS)
         c["heaviside"] = self.activation == "heaviside"
         c["gamma"] = check_real(self.threshold, "threshold")
         if c["gamma"] != 0 and not c["heaviside"]:
@@ -302,10 +301,8 @@ class MLCM:
                 # and a shared offset cannot change which units win in the others
                 raise ValueError(f"threshold: has no effect with sparsity (winner-takes-all); "
                                  f"expected 0, got {c['gamma']}")
-        if self.init_state not in INIT_STATES:
-            raise ValueError(f"init_state: expected one of {INIT_STATES}, got {self.init_state!r}")
-        if self.update not in UPDATES:
-            raise ValueError(f"update: expected one of {UPDATES}, got {self.update!r}")
+        check_option(self.init_state, "init_state", INIT_STATES)
+        check_option(self.update, "update", UPDATES)
         c["async"] = self.update.endswith("async")
         c["sequential"] = self.update.startswith("sequential")
         if c["async"] and c["wta"] is not None:
@@ -321,23 +318,19 @@ class MLCM:
         if c["xi"] < 0 or c["eta"] * c["xi"] >= 1:
             raise ValueError(f"weight_decay: expected 0 <= weight_decay < 1/learning_rate, "
                              f"got {c['xi']}")
-        if self.readout not in READOUTS:
-            raise ValueError(f"readout: expected one of {READOUTS}, got {self.readout!r}")
+        check_option(self.readout, "readout", READOUTS)
         c["ro_lr"] = check_real(self.readout_lr, "readout_lr")
         if c["ro_lr"] <= 0:
             raise ValueError(f"readout_lr: expected a number > 0, got {c['ro_lr']}")
         c["ro_schedule"] = check_schedule(self.readout_lr_schedule, "readout_lr_schedule")
         c["ro_margin"] = check_real(self.readout_margin, "readout_margin")
-        if self.readout_states not in READOUT_STATES:
-            raise ValueError(f"readout_states: expected one of {READOUT_STATES}, "
-                             f"got {self.readout_states!r}")
+        check_option(self.readout_states, "readout_states", READOUT_STATES)
         c["B"] = check_int(self.batch_size, "batch_size", minimum=1)
         check_int(self.epochs, "epochs", minimum=1)
         c["scale"] = check_real(self.init_scale, "init_scale")
         if c["scale"] < 0:
             raise ValueError(f"init_scale: expected a number >= 0, got {c['scale']}")
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol: expected one of {PROTOCOLS}, got {self.protocol!r}")
+        check_option(self.protocol, "protocol", PROTOCOLS)
         c["clamp_steps"] = check_int(self.clamp_steps, "clamp_steps", minimum=1,
                                      maximum=(1 << 31) - 1)
         c["density"] = None
@@ -356,8 +349,7 @@ class MLCM:
                 raise ValueError("input_patch: localised input weights are implemented for "
                                  "activation='sign' only, got activation='heaviside'")
         c["random_input"] = c["density"] is not None or c["patch"] is not None
-        if self.input_init not in INPUT_INITS:
-            raise ValueError(f"input_init: expected one of {INPUT_INITS}, got {self.input_init!r}")
+        check_option(self.input_init, "input_init", INPUT_INITS)
         if self.input_init == "imprint" and not c["random_input"]:
             raise ValueError("input_init: 'imprint' sets the input weights of input_density / "
                              "input_patch; set one of them (got zero-padded inputs)")

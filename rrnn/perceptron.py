@@ -21,7 +21,7 @@ import time
 import h5py
 import numpy as np
 
-from ._validation import check_int, check_real
+from ._validation import check_int, check_option, check_real
 from .storage import new_file, open_for_reading
 
 __all__ = ["Perceptron"]
@@ -44,9 +44,7 @@ def scheduled_rate(lr: float, schedule: str, epoch: int, epochs: int) -> float:
 
 
 def check_schedule(value, name: str) -> str:
-    if value not in SCHEDULES:
-        raise ValueError(f"{name}: expected one of {SCHEDULES}, got {value!r}")
-    return value
+    return check_option(value, name, SCHEDULES)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -258,8 +256,7 @@ class Perceptron:
         self.random_state = random_state
 
     def _check_params(self):
-        if self.rule not in READOUTS:
-            raise ValueError(f"rule: expected one of {READOUTS}, got {self.rule!r}")
+        check_option(self.rule, "rule", READOUTS)
         lr = check_real(self.learning_rate, "learning_rate")
         if lr <= 0:
             raise ValueError(f"learning_rate: expected a number > 0, got {lr}")

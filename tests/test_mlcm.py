@@ -616,6 +616,10 @@ def test_published_protocol_and_perceptron_readout(data):
     (dict(threshold=0.1), r"threshold: a non-zero threshold \(0.1\) needs activation='heaviside'"),
     (dict(activation="heaviside", sparsity=1.5), r"sparsity: expected values in \(0, 1\], got 1.5"),
     (dict(update="random"), r"update: expected one of"),
+    # an array holding a valid name passed the old ``in`` test (its == is elementwise)
+    (dict(activation=np.array(["sign"])), r"activation: expected one of \('sign', 'heaviside'\), got array"),
+    (dict(update=np.array(["sync"])), r"update: expected one of .*, got array"),
+    (dict(readout=np.array(["perceptron"])), r"readout: expected one of .*, got array"),
     (dict(learning_rate=-1.0), r"learning_rate: expected a number >= 0, got -1.0"),
     (dict(readout_lr=0.0), r"readout_lr: expected a number > 0, got 0.0"),
     (dict(readout_lr_schedule="step"), r"readout_lr_schedule: expected one of \('constant', 'cosine'\), got 'step'"),
