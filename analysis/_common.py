@@ -152,12 +152,17 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
-def backend_attrs(backend, require=()) -> dict:
-    """Run metadata: the backend asked for, and the one it resolves to for couplings
-    needing the optional backend features ``require`` (what ``"auto"`` chose)."""
+def backend_attrs(args, require=()) -> dict:
+    """Run metadata from ``args.backend`` and ``args.threads``: the backend asked for,
+    the one it resolves to for couplings needing the optional backend features
+    ``require`` (what ``"auto"`` chose), and the thread count used (``--threads`` or
+    every core this process may use)."""
     from rrnn import backends
+    from rrnn._validation import check_n_threads
 
-    return dict(backend=backend or "auto", backend_used=backends.get(backend, require=require).name)
+    return dict(backend=args.backend or "auto",
+                backend_used=backends.get(args.backend, require=require).name,
+                n_threads=check_n_threads(args.threads))
 
 
 def pyplot():

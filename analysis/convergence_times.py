@@ -19,7 +19,8 @@ HDF5 layout (kind ``"convergence_times"``; rows follow config["jd_grid"], --poin
     /units/<update>/n=<N>/draw=<d>/period     (points, inits) int64  0 fixed point, k >= 1 sync
                                                cycle, -1 none detected (async: 0 or -1)
                                      attrs: n, draw, update ("sync" / "async"), seconds
-    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend,
+    backend_used, n_threads)
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def run(args) -> storage.ResultFile:
                   jd_grid=grid.tolist(), max_steps=args.max_steps, seed=args.seed,
                   async_orders="shared across J_D (row = initial state)")
     result = storage.ResultFile(args.out, KIND, config,
-                                extra_attrs=backend_attrs(args.backend))
+                                extra_attrs=backend_attrs(args))
     done = result.done()
     units = [(u, n, d) for u in args.updates for n in args.sizes for d in range(args.draws)]
     cost = {n: n * n for n in args.sizes}

@@ -17,7 +17,8 @@ HDF5 layout (kind ``"damage_spreading"``; the times are config["checkpoints"]: a
     /units/n=<N>/draw=<d>/distance   (checkpoints, jd, pairs) float64  d(t) per time,
                                      J_D of --jd and pair
                            attrs: n, draw, seconds
-    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend,
+    backend_used, n_threads)
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def run(args) -> storage.ResultFile:
     checkpoints = np.unique(np.geomspace(1, args.max_steps, args.checkpoints).astype(int))
     config = dict(sizes=args.sizes, jd_grid=args.jd, draws=args.draws, pairs=args.pairs,
                   checkpoints=checkpoints.tolist(), seed=args.seed)
-    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args.backend))
+    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args))
     done = result.done()
     units = [(n, d) for n in args.sizes for d in range(args.draws)]
     todo = [u for u in units if f"n={u[0]}/draw={u[1]}" not in done]

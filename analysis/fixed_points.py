@@ -21,7 +21,8 @@ HDF5 layout (kind ``"fixed_points_and_cycles"``)::
     /units/cycles/n=<N>/period   (cycle_draws, cycle_jd, cycle_inits) int64  sync attractor:
                                  0 fixed point, k >= 1 cycle length, -1 none in max_steps
                         attrs: n, seconds
-    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend,
+    backend_used, n_threads)
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def run(args) -> storage.ResultFile:
     config = dict(count_sizes=args.count_sizes, count_draws=args.count_draws, jd_grid=args.jd,
                   cycle_sizes=args.cycle_sizes, cycle_jd=args.cycle_jd, cycle_draws=args.cycle_draws,
                   cycle_inits=args.cycle_inits, max_steps=args.max_steps, seed=args.seed)
-    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args.backend))
+    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args))
     done = result.done()
     units = [("count", n) for n in args.count_sizes] + [("cycles", n) for n in args.cycle_sizes]
     todo = [u for u in units if f"{u[0]}/n={u[1]}" not in done]

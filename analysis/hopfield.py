@@ -51,7 +51,7 @@ alpha is the realised P / N. steps are async sweeps that changed the state::
                                            stored pattern (0: an exact fixed point)
                                 attrs: n, p, draw, seconds
 
-    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend,
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend, backend_used,
     n_threads, seed_entropy)
 """
 
@@ -83,8 +83,7 @@ def _seed(args, part, *key):
 def _open(args, part, config):
     kind = f"hopfield_{part}"
     result = storage.ResultFile(args.out, kind, config,
-                                extra_attrs=dict(backend_attrs(args.backend, require={"lowrank"}),
-                                                 n_threads=args.threads or 0,
+                                extra_attrs=dict(backend_attrs(args, require={"lowrank"}),
                                                  seed_entropy=args.seed))
     return result
 

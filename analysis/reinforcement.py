@@ -22,7 +22,8 @@ HDF5 layout (kind ``"sparse_reinforcement_plane"``; the a axis follows config["a
     /units/n=<N>/d=<d:.4f>/converged  (draws, a_points, inits) bool   ended at a fixed point
     /units/n=<N>/d=<d:.4f>/trivial    (draws, a_points, inits) bool   ... at all +1 or all -1
                             attrs: n, d, seconds
-    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: backend,
+    backend_used, n_threads)
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def run(args) -> storage.ResultFile:
     check_unique_names((f"a={a:.6f}" for a in a_grid), "--a-min/--a-max/--a-points")
     config = dict(sizes=args.sizes, d_grid=d_grid.tolist(), a_grid=a_grid.tolist(),
                   draws=args.draws, inits=args.inits, max_steps=args.max_steps, seed=args.seed)
-    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args.backend))
+    result = storage.ResultFile(args.out, KIND, config, extra_attrs=backend_attrs(args))
     done = result.done()
     units = [(n, k) for n in args.sizes for k in range(d_grid.size)]
     cost = {n: n * n for n in args.sizes}

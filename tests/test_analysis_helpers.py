@@ -53,3 +53,25 @@ def test_drivers_run_as_scripts_and_as_modules(form):
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "--count-sizes" in done.stdout
+
+
+@pytest.mark.parametrize("threads, expected", [(["--threads", "1"], 1), ([], None)])
+def test_network_drivers_record_backend_and_threads_of_each_run(threads, expected, tmp_path):
+    """/runs/<id> holds the backend asked for, the one auto chose and the thread count
+    used (every core this process may use without --threads; was missing, or 0 for
+    Hopfield)."""
+    import h5py
+
+    import reinforcement
+    from rrnn import backends
+    from rrnn._validation import check_n_threads
+
+    out = tmp_path / "r.h5"
+    reinforcement.main(["--out", str(out), "--sizes", "16", "--d-points", "1", "--d-max", "1", "--a-points", "1",
+                        "--a-max", "0",
+                        "--inits", "1", "--no-progress", *threads])
+    with h5py.File(out, "r") as f:
+        (run,) = f["runs"].values()
+        assert run.attrs["backend"] == "auto"
+        assert run.attrs["backend_used"] == backends.get(None).name
+        assert run.attrs["n_threads"] == (expected or check_n_threads(None))
