@@ -18,6 +18,11 @@ OpenMP is chosen by the environment variable ``RRNN_OPENMP``:
 ``off``
     build the serial core.
 
+``RRNN_SANITIZE=on`` (default ``off``) builds the core for AddressSanitizer and
+UndefinedBehaviorSanitizer (``-O1 -g``, recoverable reports, signed-overflow checks
+that Python's ``-fwrapv`` would otherwise disable); run it with the sanitizer
+runtimes preloaded, as the README's "Checking the C core" says. For audits only.
+
 No ``-march`` flag: the SIMD kernels are compiled for AVX2 and AVX-512 with
 per-function target attributes and chosen at run time.
 """
@@ -106,6 +111,21 @@ def openmp_flags() -> list[str]:
     return []
 
 
+SANITIZE_FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-wrapv",
+                  "-fsanitize=address,undefined", "-fsanitize-recover=address"]
+
+
+def sanitize_flags() -> tuple[list[str], list[str]]:
+    """(compile, link) flags according to ``RRNN_SANITIZE``."""
+    mode = os.environ.get("RRNN_SANITIZE", "off").strip().lower() or "off"
+    if mode not in ("on", "off"):
+        raise SystemExit(f"RRNN_SANITIZE={mode!r}: expected on or off")
+    if mode == "off":
+        return [], []
+    _say("RRNN_SANITIZE=on: building for AddressSanitizer + UBSan (slow; audits only)")
+    return SANITIZE_FLAGS, ["-fsanitize=address,undefined"]
+
+
 def cdef_text(path: str = HEADER) -> str:
     """The header without preprocessor lines, except integer constants."""
     keep = []
@@ -127,6 +147,7 @@ def _relative(path: str) -> str:
 
 
 _omp = openmp_flags()
+_san_compile, _san_link = sanitize_flags()
 
 ffibuilder = FFI()
 ffibuilder.cdef(cdef_text())
@@ -137,8 +158,9 @@ ffibuilder.set_source(
     include_dirs=[_relative(HERE)],
     depends=[_relative(os.path.join(HERE, h)) for h in
              ("rrnn_core.h", "rrnn_internal.h", "rrnn_kernels_internal.h")],
-    extra_compile_args=BASE_FLAGS + _omp,
-    extra_link_args=list(_omp),
+    # the sanitizer's -O1 comes after BASE_FLAGS' -O3 and wins
+    extra_compile_args=BASE_FLAGS + _omp + _san_compile,
+    extra_link_args=list(_omp) + _san_link,
 )
 
 if __name__ == "__main__":

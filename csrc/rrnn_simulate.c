@@ -836,6 +836,17 @@ int rrnn_simulate(const rrnn_couplings *J, int8_t *states, int64_t batch,
     if ((update == RRNN_UPDATE_ASYNC || glauber) &&
         (batch > ((int64_t)1 << 31) || max_steps > ((int64_t)1 << 32)))
         return RRNN_ERR_ARGUMENT;
+    if (n == 0) {
+        /* the empty network: nothing to update. Answered here because states may
+         * be NULL, and pointer arithmetic or memcpy on NULL is undefined even for
+         * zero lengths (found reading the code for the sanitizer audit) */
+        for (int64_t b = 0; b < batch; b++) {
+            steps[b] = 0;
+            converged[b] = (uint8_t)!glauber;
+            period[b] = glauber ? -1 : 0;
+        }
+        return RRNN_OK;
+    }
 
     rrnn_ctx c;
     rrnn_ctx_init(&c, J, activation, 0.0, ex); /* self set per trajectory */
