@@ -27,7 +27,8 @@ def convergence_dynamics(S, J, jd, lam_left, lam_right, t_max, train):
     hidden layer l (1..L). Returns the new S and the number of sweeps."""
     L = len(J)
     n = J[0].shape[0]
-    W_temp = [J[l] + jd * np.eye(n, dtype=np.float32) for l in range(L)]
+    jd = np.broadcast_to(np.asarray(jd, dtype=np.float32), (L,))    # J_D^l, one per layer
+    W_temp = [J[l] + jd[l] * np.eye(n, dtype=np.float32) for l in range(L)]
     S = S.copy()
     t = 0
     while t < t_max:

@@ -121,8 +121,9 @@ class MLCM:
         used: layer L feels the label field ``lambda_out W_back y`` (eq. 6.1). The
         default, the thesis's ``(2, 2, 2, 2, 1.5)``, means 2 for layers 1..L-1 at any
         depth L.
-    self_coupling : float
-        J_D.
+    self_coupling : float or sequence of L floats
+        J_D, one for every layer or one per layer (thesis 6.1 gives each layer its
+        own J_D^l; its experiments use 0.1 for all).
     lambda_in, lambda_out : float
         Input and label field strengths.
     activation : {"sign", "heaviside"}
@@ -270,7 +271,11 @@ class MLCM:
         c["lam_left"] = ll.copy()
         c["lam_right"] = lr.copy()
         c["lam_right"][L - 1] = 0.0            # layer L: label field instead
-        c["jd"] = check_real(self.self_coupling, "self_coupling")
+        if np.ndim(self.self_coupling) == 0:
+            c["jd"] = np.full(L, check_real(self.self_coupling, "self_coupling"), dtype=np.float32)
+        else:
+            jd = _real_list(self.self_coupling, "self_coupling", sorted({1, L}))
+            c["jd"] = np.repeat(jd, L // len(jd))
         c["lam_in"] = check_real(self.lambda_in, "lambda_in")
         c["lam_left"][0] = c["lam_in"]
         c["lam_out"] = check_real(self.lambda_out, "lambda_out")
@@ -486,7 +491,7 @@ class MLCM:
         if c["heaviside"]:
             for l in range(L):
                 right = c["lam_right"][l] if use_right else 0.0
-                kappa[l] = 0.5 * (row_sums[l] + c["jd"] + c["lam_left"][l] + right)
+                kappa[l] = 0.5 * (row_sums[l] + c["jd"][l] + c["lam_left"][l] + right)
             gamma[:] = c["gamma"]
             if c["wta"] is not None:
                 gamma[0] = gamma[L - 1] = 0.0
@@ -508,12 +513,11 @@ class MLCM:
             outf = np.zeros((B, N), dtype=np.float32)
         if c["async"]:                   # dense couplings (checked in _resolve)
             perm = np.empty((B, L * N), dtype=np.int64)
-            K.relax_async(S, H, xin, outf, self._J.Jt, np.float32(c["jd"]), c["lam_left"],
+            K.relax_async(S, H, xin, outf, self._J.Jt, c["jd"], c["lam_left"],
                           c["lam_right"], kappa, gamma, c["heaviside"], use_right, t_max,
                           c["sequential"], np.uint64(self.async_key_),
                           np.ascontiguousarray(sample_ids, dtype=np.int64), perm, steps, conv)
             return H, steps, conv
-        jd = np.float32(c["jd"])
         active = np.arange(B)
         for t in range(t_max):
             if active.size == 0:
@@ -529,10 +533,10 @@ class MLCM:
                 new = np.empty((A, N), dtype=np.float32)
                 counts = np.empty(A, dtype=np.int64)
                 if c["wta"] is not None and 0 < l < L - 1:
-                    K.wta_layer(new, counts, S, H, l, active, jd, c["lam_left"], c["lam_right"],
+                    K.wta_layer(new, counts, S, H, l, active, c["jd"][l], c["lam_left"], c["lam_right"],
                                 kappa, gamma, use_right, int(c["wta"][l - 1]))
                 else:
-                    K.sync_layer(new, counts, S, H, l, active, xin, outf, jd, c["lam_left"],
+                    K.sync_layer(new, counts, S, H, l, active, xin, outf, c["jd"][l], c["lam_left"],
                                  c["lam_right"], kappa, gamma, c["heaviside"], use_right)
                 n_changed = int(counts.sum())
                 if n_changed:

@@ -110,7 +110,7 @@ def _visit(S, H, xin, outf, Jt, jd, lam_left, lam_right, kappa, gamma, heaviside
     L = S.shape[0]
     N = S.shape[2]
     old = S[l, b, i]
-    h = H[l, b, i] + jd * old - kappa[l, i] - gamma[l]
+    h = H[l, b, i] + jd[l] * old - kappa[l, i] - gamma[l]
     if l == 0:
         h += xin[b, i]
     else:
@@ -143,7 +143,7 @@ def relax_async(S, H, xin, outf, Jt, jd, lam_left, lam_right, kappa, gamma, heav
     S, H : (L, B, N) float32, in place (H must hold the main fields of S);
     xin : (B, N) float32, the input field of layer 1 (already times lambda_in);
     outf : (B, N) float32, the label field of layer L (already times lambda_out);
-    Jt : (L, N, N); lam_left, lam_right, gamma : (L,) float32; kappa : (L, N) float32;
+    Jt : (L, N, N); jd, lam_left, lam_right, gamma : (L,) float32; kappa : (L, N) float32;
     sample_ids : (B,) int64 (RNG stream per sample); perm : (B, L*N) int64 scratch;
     steps : (B,) int32 and converged : (B,) bool, outputs.
     ``sequential``: layer by layer, each layer in a fresh random order; otherwise one

@@ -65,6 +65,36 @@ def test_training_matches_numpy_reference_exactly(data):
     np.testing.assert_array_equal(m.transform(X), S_ref[L])
 
 
+def test_per_layer_self_coupling_matches_reference_exactly(data):
+    """Thesis 6.1 gives every layer its own J_D^l: training and inference with
+    J_D = (0, 0.5, 0.125) agree with the numpy Appendix-A reference bit for bit."""
+    X, y = data
+    jd = (0.0, 0.5, 0.125)
+    m = start(tiny(self_coupling=jd), X)
+    J = dyadic(m)
+    Wf = m.readout_.copy()
+    Xp = np.zeros((len(X), N), np.float32)
+    Xp[:, :D] = X
+    for s in range(0, len(X), B):
+        J, Wf, S_ref, t = ref.train_batch(Xp[s:s + B], y[s:s + B], J, m.back_, Wf, jd=jd,
+                                          lam_in=2.0, lam_left=LAM["lambda_left"],
+                                          lam_right=LAM["lambda_right"], lam_out=1.5, t_max=30,
+                                          eta=B / 64, xi=0.0, rho=0.5, eta_ro=0.5)
+        steps, conv, _ = m._train_batch(X[s:s + B].astype(np.float32), y[s:s + B], np.arange(B))
+        assert steps.max() == t
+        np.testing.assert_array_equal(m.couplings_, np.stack(J))
+        np.testing.assert_allclose(m.readout_, Wf, atol=1e-5)
+    logits, S_ref, t = ref.predict_logits(Xp, J, Wf, jd=jd, lam_in=2.0,
+                                          lam_left=LAM["lambda_left"], t_max=30)
+    np.testing.assert_array_equal(m.transform(X), S_ref[L])
+    # and it is not the scalar model: one shared J_D ends elsewhere
+    shared = start(tiny(self_coupling=0.5), X)
+    dyadic(shared)
+    for s in range(0, len(X), B):
+        shared._train_batch(X[s:s + B].astype(np.float32), y[s:s + B], np.arange(B))
+    assert not np.array_equal(shared.couplings_, m.couplings_)
+
+
 def test_weight_decay_matches_reference(data):
     X, y = data
     m = start(tiny(weight_decay=0.1), X)
@@ -101,7 +131,7 @@ def _fields_at(m, S, X, yi, use_right):
     c = m._cfg
     xin, _ = m._input_fields(X)
     J = m.couplings_
-    h = np.einsum("lij,lbj->lbi", J, S) + c["jd"] * S
+    h = np.einsum("lij,lbj->lbi", J, S) + c["jd"][:, None, None] * S
     h[0] += xin
     h[1:] += c["lam_left"][1:, None, None] * S[:-1]
     if use_right:
@@ -110,11 +140,12 @@ def _fields_at(m, S, X, yi, use_right):
     return h
 
 
+@pytest.mark.parametrize("self_coupling", [0.25, (0.25, 0.5, 0.375)])
 @pytest.mark.parametrize("update", ["sequential-async", "independent-async",
                                     "sequential-sync", "independent-sync"])
-def test_converged_states_are_fixed_points(data, update):
+def test_converged_states_are_fixed_points(data, update, self_coupling):
     X, y = data
-    m = start(tiny(update=update, max_steps=200), X)
+    m = start(tiny(update=update, max_steps=200, self_coupling=self_coupling), X)
     xin, S = m._input_fields(X.astype(np.float32))
     _, steps, conv = m._relax(S, xin, m._label_field(y), True, 200, np.arange(len(X)), m._row_sums())
     # synchronous dynamics may end in 2-cycles; asynchronous ones always converge here
@@ -634,6 +665,8 @@ def test_published_protocol_and_perceptron_readout(data):
     (dict(connectivity=N), rf"connectivity: expected an int <= {N - 1}, got {N}"),
     (dict(activation="heaviside", sparsity=0.3, update="independent-async"), r"needs a synchronous"),
     (dict(self_coupling=float("nan")), r"self_coupling: expected a finite number, got nan"),
+    (dict(self_coupling=(0.1, 0.2)), r"self_coupling: expected a number or a sequence of length 1 or 3"),
+    (dict(self_coupling=(0.1, float("inf"), 0.1)), r"self_coupling\[1\]: expected a finite number"),
 ])
 def test_bad_hyperparameters_name_parameter_value_and_expectation(data, params, match):
     X, y = data
