@@ -136,7 +136,8 @@ class MLCM:
         layers 1 and L keep a threshold of 0. A sequence gives one value per middle
         layer (length L-2).
     init_state : {"input", "zeros"}
-        Initial states of all layers: the (padded) input, or zeros.
+        Initial states of all layers: the (padded) input, or zeros (with
+        ``activation="heaviside"``: silent units, z = 0).
     update : {"sequential-sync", "independent-sync", "sequential-async", "independent-async"}
         Update order of 6.2.1; "sequential-sync" is Algorithm 2.
     max_steps : int
