@@ -52,20 +52,13 @@ def float_range(low: float | None = None, high: float | None = None, *,
                 low_open: bool = False, high_open: bool = False):
     """An argparse type: one finite number in the interval from ``low`` to ``high``
     (closed unless ``low_open`` / ``high_open``; either bound optional)."""
-    # the expectation in words, fixed when the type is made: "in (0, 1]", ">= 0", "< 2"
-    if low is not None and high is not None:
-        where = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    elif low is not None:
-        where = f"{'>' if low_open else '>='} {low:g}"
-    elif high is not None:
-        where = f"{'<' if high_open else '<='} {high:g}"
+    from rrnn._validation import in_interval, interval_text
 
     def parse(text: str) -> float:
         value = _parse_float(text)
-        below = low is not None and (value <= low if low_open else value < low)
-        above = high is not None and (value >= high if high_open else value > high)
-        if below or above:
-            raise argparse.ArgumentTypeError(f"expected a number {where}, got {text!r}")
+        if not in_interval(value, low, high, low_open, high_open):
+            raise argparse.ArgumentTypeError(
+                f"expected a number {interval_text(low, high, low_open, high_open)}, got {text!r}")
         return value
     return parse
 

@@ -45,13 +45,37 @@ def check_n_threads(n_threads) -> int:
     return check_int(n_threads, "n_threads", minimum=1, maximum=1024)
 
 
-def check_real(value, name: str) -> float:
+def check_real(value, name: str, low: float | None = None, high: float | None = None, *,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a finite float, in the interval from ``low`` to ``high`` when given
+    (closed unless ``low_open`` / ``high_open``), e.g. "expected a number in (0, 1]"."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name}: expected a real number, got {value!r} of type {type(value).__name__}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name}: expected a finite number, got {value}")
+    if not in_interval(value, low, high, low_open, high_open):
+        raise ValueError(f"{name}: expected a number {interval_text(low, high, low_open, high_open)}, "
+                         f"got {value}")
     return value
+
+
+def in_interval(value: float, low: float | None, high: float | None,
+                low_open: bool = False, high_open: bool = False) -> bool:
+    """Whether ``value`` lies in the interval (a bound of None is no bound)."""
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and (value >= high if high_open else value > high)
+    return not (below or above)
+
+
+def interval_text(low: float | None, high: float | None, low_open: bool = False,
+                  high_open: bool = False) -> str:
+    """The interval in words for messages: "in (0, 1]", ">= 0", "< 2"."""
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low:g}"
+    return f"{'<' if high_open else '<='} {high:g}"
 
 
 def check_real_array(value, name: str, *, what: str = "real numbers", noun: str = "values",

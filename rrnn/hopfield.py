@@ -190,9 +190,7 @@ def noisy_cue(pattern, flip_fraction: float, count: int = 1, seed=0) -> np.ndarr
     if xi.shape[0] < 1:
         raise ValueError(f"pattern: expected at least one unit, got shape {xi.shape}")
     xi = check_states(xi, xi.shape[0], _SIGN, "pattern")[0]
-    f = check_real(flip_fraction, "flip_fraction")
-    if not 0.0 <= f <= 1.0:
-        raise ValueError(f"flip_fraction: expected a number in [0, 1], got {f}")
+    f = check_real(flip_fraction, "flip_fraction", 0.0, 1.0)
     count = check_int(count, "count", minimum=1)
     n = xi.shape[0]
     k = int(round(f * n))
@@ -327,18 +325,14 @@ def classify(m, retrieval_min: float = 0.8, mixture_range=(0.35, 0.65),
     ndarray (batch,) int64 of RETRIEVAL, COMPLEMENT, MIXTURE, OTHER
         (names in :data:`LABELS`).
     """
-    retrieval_min = check_real(retrieval_min, "retrieval_min")
-    if not 0.0 < retrieval_min <= 1.0:
-        raise ValueError(f"retrieval_min: expected a number in (0, 1], got {retrieval_min}")
+    retrieval_min = check_real(retrieval_min, "retrieval_min", 0.0, 1.0, low_open=True)
     if isinstance(mixture_range, (str, bytes)) or np.shape(mixture_range) != (2,):
         raise TypeError(f"mixture_range: expected a pair (lo, hi), got {mixture_range!r}")
     lo, hi = (check_real(v, "mixture_range") for v in mixture_range)
     if not 0.0 <= lo <= hi <= 1.0:
         raise ValueError(f"mixture_range: expected (lo, hi) with 0 <= lo <= hi <= 1, "
                          f"got ({lo}, {hi})")
-    other_max = check_real(other_max, "other_max")
-    if not 0.0 <= other_max <= 1.0:
-        raise ValueError(f"other_max: expected a number in [0, 1], got {other_max}")
+    other_max = check_real(other_max, "other_max", 0.0, 1.0)
     m = np.atleast_2d(np.asarray(m, dtype=np.float64))
     if m.ndim != 2 or m.shape[1] < 1:
         raise ValueError(f"m: expected overlaps of shape (p,) or (batch, p) with p >= 1, "

@@ -316,34 +316,26 @@ class MLCM:
                              f"synchronous update, got update={self.update!r}")
         # step counters are int32 in the kernels
         c["t_max"] = check_int(self.max_steps, "max_steps", minimum=1, maximum=(1 << 31) - 1)
-        c["eta"] = check_real(self.learning_rate, "learning_rate")
-        if c["eta"] < 0:
-            raise ValueError(f"learning_rate: expected a number >= 0, got {c['eta']}")
+        c["eta"] = check_real(self.learning_rate, "learning_rate", 0.0)
         c["rho"] = check_real(self.margin, "margin")
         c["xi"] = check_real(self.weight_decay, "weight_decay")
         if c["xi"] < 0 or c["eta"] * c["xi"] >= 1:
             raise ValueError(f"weight_decay: expected 0 <= weight_decay < 1/learning_rate, "
                              f"got {c['xi']}")
         check_option(self.readout, "readout", READOUTS)
-        c["ro_lr"] = check_real(self.readout_lr, "readout_lr")
-        if c["ro_lr"] <= 0:
-            raise ValueError(f"readout_lr: expected a number > 0, got {c['ro_lr']}")
+        c["ro_lr"] = check_real(self.readout_lr, "readout_lr", 0.0, low_open=True)
         c["ro_schedule"] = check_schedule(self.readout_lr_schedule, "readout_lr_schedule")
         c["ro_margin"] = check_real(self.readout_margin, "readout_margin")
         check_option(self.readout_states, "readout_states", READOUT_STATES)
         c["B"] = check_int(self.batch_size, "batch_size", minimum=1)
         check_int(self.epochs, "epochs", minimum=1)
-        c["scale"] = check_real(self.init_scale, "init_scale")
-        if c["scale"] < 0:
-            raise ValueError(f"init_scale: expected a number >= 0, got {c['scale']}")
+        c["scale"] = check_real(self.init_scale, "init_scale", 0.0)
         check_option(self.protocol, "protocol", PROTOCOLS)
         c["clamp_steps"] = check_int(self.clamp_steps, "clamp_steps", minimum=1,
                                      maximum=(1 << 31) - 1)
         c["density"] = None
         if self.input_density is not None:
-            p = check_real(self.input_density, "input_density")
-            if not 0 < p <= 1:
-                raise ValueError(f"input_density: expected a number in (0, 1], got {p}")
+            p = check_real(self.input_density, "input_density", 0.0, 1.0, low_open=True)
             if c["heaviside"]:
                 raise ValueError("input_density: sparse input weights are implemented for "
                                  "activation='sign' only, got activation='heaviside'")

@@ -257,12 +257,9 @@ class Perceptron:
 
     def _check_params(self):
         check_option(self.rule, "rule", READOUTS)
-        lr = check_real(self.learning_rate, "learning_rate")
-        if lr <= 0:
-            raise ValueError(f"learning_rate: expected a number > 0, got {lr}")
+        check_real(self.learning_rate, "learning_rate", 0.0, low_open=True)
         check_schedule(self.lr_schedule, "lr_schedule")
-        if check_real(self.margin, "margin") < 0:
-            raise ValueError(f"margin: expected a number >= 0, got {self.margin}")
+        check_real(self.margin, "margin", 0.0)
         check_int(self.batch_size, "batch_size", minimum=1)
         check_int(self.epochs, "epochs", minimum=1)
         check_int(self.n_train_eval, "n_train_eval", minimum=0)

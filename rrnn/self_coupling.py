@@ -68,12 +68,8 @@ def check_bisection(max_steps, tol, jd_start) -> tuple[int, float, float]:
     """Validate the bisection parameters of :func:`bisect_draw` (shared by every
     public entry point, so a bad value fails before any coupling is drawn)."""
     max_steps = check_int(max_steps, "max_steps", minimum=1, maximum=MAX_STEPS_LIMIT)
-    tol = check_real(tol, "tol")
-    if tol <= 0:
-        raise ValueError(f"tol: expected a number > 0, got {tol}")
-    jd_start = check_real(jd_start, "jd_start")
-    if jd_start <= 0:
-        raise ValueError(f"jd_start: expected a number > 0, got {jd_start}")
+    tol = check_real(tol, "tol", 0.0, low_open=True)
+    jd_start = check_real(jd_start, "jd_start", 0.0, low_open=True)
     return max_steps, tol, jd_start
 
 
@@ -264,9 +260,7 @@ def bootstrap_ci(values: np.ndarray, statistic, *, resamples: int = 2000, level:
     if not callable(statistic):
         raise TypeError(f"statistic: expected a callable, got {statistic!r}")
     resamples = check_int(resamples, "resamples", minimum=1)
-    level = check_real(level, "level")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level: expected a number in (0, 1), got {level}")
+    level = check_real(level, "level", 0.0, 1.0, low_open=True, high_open=True)
     gen = np.random.default_rng(seed)
     idx = gen.integers(0, values.size, size=(resamples, values.size))
     stats = np.array([statistic(values[i]) for i in idx])
