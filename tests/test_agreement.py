@@ -275,6 +275,32 @@ def test_c_batched_popcounts_at_every_simd_level(monkeypatch, batch, c_backend):
 
 
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
+def test_c_one_state_fields_at_every_simd_level(monkeypatch, activation, c_backend):
+    """One state, the path that streams the rows once (AVX2 runs its own loop there, with
+    two byte counters per 16 words and a software prefetch): sign states take the XOR form,
+    heaviside {0, 1} states the AND form. n = 31,105 gives 487 words per row: two full
+    240-word counter rounds, a 4-word pass and 3 single words. The integer sums of 300 rows
+    (the first and last, and random ones) are checked against numpy's unpacked bits."""
+    n = 31_105
+    J = couplings.binary(n, seed=11)
+    rng = np.random.default_rng(12)
+    x = rng.integers(0, 2, size=n).astype(np.int8)
+    if activation == "sign":
+        x = (2 * x - 1).astype(np.int8)
+    rows = np.unique(np.concatenate([[0, n - 1], rng.choice(n, size=298, replace=False)]))
+    bits = np.unpackbits(J.bits[rows].view(np.uint8), axis=1, bitorder="little")[:, :n]
+    c = 1 - 2 * bits.astype(np.int64)
+    c[np.arange(rows.size), rows] = 0
+    expected = c @ x.astype(np.int64)
+    for level in _simd_levels(c_backend):
+        monkeypatch.setenv("RRNN_SIMD", level)
+        for threads in (1, 2):
+            h = rrnn.local_fields(J, x, activation=activation, backend="c", n_threads=threads)
+            got = np.rint(h[0, rows] * np.sqrt(n)).astype(np.int64)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{level}, {threads} threads")
+
+
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
 def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation, c_backend):
     """Fields, one sync step and sync trajectories of 70 states (two 32-state table chunks
     and 6 more) at n = 509 (8 words, rows not a multiple of 4): XOR (sign) and AND
