@@ -32,7 +32,8 @@ HDF5 layout (kind ``"mlcm_baseline"``; E = --epochs, L = --n-layers; <model> is 
     /summary/final   (runs, 6) float64  last epoch, over inits: val_mean, val_ci95,
                                         train_mean, train_ci95, inits, train_seconds
     /summary attrs: columns (those six names, comma-separated), on the group
-    root attributes and /runs: see rrnn.storage (run metadata: openblas_threads)
+    root attributes and /runs: see rrnn.storage (run metadata: openblas_threads,
+    n_threads: the numba threads)
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from rrnn.mlcm import MLCM
 from rrnn.perceptron import Perceptron
 
 from _common import (check_unique_names, choice_list, existing_dir, float_list_range, float_range,
-                     int_range, progress, run_main, save_figure)
+                     int_range, numba_threads, progress, run_main, save_figure)
 from _mlp import BackpropMLP
 
 KIND = "mlcm_baseline"
@@ -275,7 +276,8 @@ def run(args) -> storage.ResultFile:
     for name in args.datasets:             # what fit would refuse, before the file exists
         MLCM(**mlcm_params(args)).check(input_width(name))
     result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults(),
-                                extra_attrs={"openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "")})
+                                extra_attrs={"openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),
+                                             "n_threads": numba_threads()})
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
     models = [*slns, "mlcm"] + (["mlp"] if args.mlp_hidden else [])

@@ -17,7 +17,8 @@ HDF5 layout (kind ``"mlcm_large"``; E = --epochs, L = --n-layers; one unit)::
     /units/run/sparsity, val_sparsity  (E, L) float64   fraction of units > 0 per layer
                attrs: seconds_total, seconds_train, peak_rss_gb, test_accuracy,
                       synapse_bytes (int)
-    no /summary; root attributes and /runs: see rrnn.storage (run metadata: none)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: n_threads, the
+    numba threads)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import existing_dir, float_range, int_range, run_main
+from _common import existing_dir, float_range, int_range, numba_threads, run_main
 from mlcm_baseline import MAX_STEPS_LIMIT, check_sample_counts, history_arrays, load_data
 
 KIND = "mlcm_large"
@@ -74,18 +75,19 @@ def main(argv=None):
                  epochs=args.epochs, n_train_eval=args.train_eval, n_threads=args.threads,
                  random_state=args.seed, verbose=True)
     config = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "threads")}
+    run_attrs = {"n_threads": numba_threads(args.threads)}
     result = None
     if Path(args.out).exists():
         # a finished run is reported without the memory check below, so that it can
         # be read back on a machine too small to run it again
-        result = storage.ResultFile(args.out, KIND, config)
+        result = storage.ResultFile(args.out, KIND, config, extra_attrs=run_attrs)
         if "run" in result.done():
             print("already done:", storage.read_units(args.out)["run"]["attrs"])
             return
     model.check(28 * 28)          # what fit would refuse (memory), before the file exists
     check_sample_counts(p, ["mnist"], args.data_dir, args.train_samples, args.test_samples)
     if result is None:
-        result = storage.ResultFile(args.out, KIND, config)
+        result = storage.ResultFile(args.out, KIND, config, extra_attrs=run_attrs)
     X, y, Xt, yt = load_data("mnist", args.train_samples, args.test_samples, args.data_dir)
     t0 = time.perf_counter()
     model.fit(X, y, validation_data=(Xt, yt), checkpoint=Path(str(args.out) + ".ckpt.h5"))

@@ -21,7 +21,8 @@ E = --epochs, L = --n-layers; <v> is the float as Python prints it, e.g. 0.0, 0.
     /units/<mode>/value=<v>/init=<i>/sparsity, val_sparsity
                                                        (E, L) float64  activity per layer
                             attrs: value, init, seconds, seed_entropy (str)
-    no /summary; root attributes and /runs: see rrnn.storage (run metadata: none)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: n_threads, the
+    numba threads)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import float_list_range, progress, save_figure, run_main
+from _common import float_list_range, numba_threads, progress, save_figure, run_main
 from mlcm_baseline import (accuracy_band, check_model_arguments, check_sample_counts, ci95,
                            history_arrays, input_width, load_data, mlcm_params, model_arguments,
                            model_defaults)
@@ -58,7 +59,8 @@ def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
     for value in args.values:              # what fit would refuse, before the file exists
         MLCM(**mlcm_params(args, **_mode_params(args, value))).check(input_width("mnist"))
-    result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults())
+    result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults(),
+                                extra_attrs={"n_threads": numba_threads()})
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
     # Initialisation-major: an interrupted run has every value at the first inits,

@@ -23,7 +23,8 @@ batch_size=<v>,weight_decay=<v>,readout_lr=<v>,init_scale=<v>,readout_states=<s>
                                      configuration on all training images; val_* on the
                                      test split
                  attrs: params (JSON), test_accuracy
-    no /summary; root attributes and /runs: see rrnn.storage (run metadata: none)
+    no /summary; root attributes and /runs: see rrnn.storage (run metadata: n_threads, the
+    numba threads)
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from rrnn import storage
 from rrnn.mlcm import MLCM, READOUT_STATES
 
 from _common import (check_unique_names, choice_list, existing_dir, float_list_range,
-                     int_list_range, int_range, progress, run_main)
+                     int_list_range, int_range, numba_threads, progress, run_main)
 from mlcm_baseline import (THESIS, THESIS_DATASETS, history_arrays, input_width, load_split,
                            split_sizes)
 
@@ -99,7 +100,7 @@ def main(argv=None):
              random_state=args.seed).check(input_width(args.dataset))
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir", "final",
                                                                 "final_epochs")}
-    result = storage.ResultFile(args.out, KIND, config)
+    result = storage.ResultFile(args.out, KIND, config, extra_attrs={"n_threads": numba_threads()})
     X, y = load_split(args.dataset, "train", args.data_dir)
     Xtr, ytr = X[:args.train_samples], y[:args.train_samples]
     Xho, yho = X[-args.holdout:], y[-args.holdout:]

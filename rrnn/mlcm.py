@@ -204,7 +204,8 @@ class MLCM:
         numba threads (default: all available).
     random_state : int, numpy.random.SeedSequence or None
     verbose : bool
-        Print one line per epoch.
+        Print one line per epoch, and show a progress bar (tqdm, on stderr) over the
+        training samples of each epoch.
 
     Attributes
     ----------
@@ -639,14 +640,18 @@ class MLCM:
             self.seed_.entropy, spawn_key=tuple(self.seed_.spawn_key) + (1, self.epochs_done_)))
         order = rng.permutation(len(X))
         all_steps, all_conv, acts = [], [], []
-        for start in range(0, len(X), c["B"]):
-            b = order[start:start + c["B"]]
-            ids = self.samples_seen_ + np.arange(len(b), dtype=np.int64)
-            steps, conv, act = self._train_batch(X[b], yi[b], ids)
-            self.samples_seen_ += len(b)
-            all_steps.append(steps)
-            all_conv.append(conv)
-            acts.append(act * len(b))
+        from tqdm.auto import tqdm
+        with tqdm(total=len(X), disable=not self.verbose, unit="sample", leave=False,
+                  desc=f"epoch {self.epochs_done_ + 1}/{self.epochs}") as bar:
+            for start in range(0, len(X), c["B"]):
+                b = order[start:start + c["B"]]
+                ids = self.samples_seen_ + np.arange(len(b), dtype=np.int64)
+                steps, conv, act = self._train_batch(X[b], yi[b], ids)
+                self.samples_seen_ += len(b)
+                all_steps.append(steps)
+                all_conv.append(conv)
+                acts.append(act * len(b))
+                bar.update(len(b))
         h = self.history_
         h["mean_steps"].append(float(np.concatenate(all_steps).mean()))
         h["converged"].append(float(np.concatenate(all_conv).mean()))

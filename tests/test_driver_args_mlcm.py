@@ -325,3 +325,33 @@ def test_finished_large_run_is_read_back_where_it_would_not_fit(small_data, tmp_
     with pytest.raises(MemoryError, match="needs about"):
         mlcm_large.main([*argv, "--out", str(fresh)])
     assert not fresh.exists()
+
+
+TINY_MODEL = ["--n-units", "800", "--n-layers", "3", "--epochs", "1", "--inits", "1",
+              "--train-samples", "30", "--test-samples", "10", "--train-eval", "0",
+              "--max-steps", "3", "--no-progress"]
+FINISHED_RUNS = [
+    (mlcm_baseline, ["--datasets", "mnist", *TINY_MODEL], None),
+    (mlcm_sparsity, ["--mode", "threshold", "--values", "0.05", *TINY_MODEL], None),
+    (mlcm_tuning, ["--learning-rates", "0.01", "--margins", "1", "--epochs", "1",
+                   "--train-samples", "30", "--holdout", "10", "--no-progress"], None),
+    (mlcm_large, ["--n-units", "1000", "--connectivity", "8", "--train-samples", "30",
+                  "--test-samples", "10", "--train-eval", "0", "--max-steps", "3"], 1),
+]
+
+
+@pytest.mark.parametrize("module, argv, threads", [
+    pytest.param(m, argv, t, id=m.__name__) for m, argv, t in FINISHED_RUNS])
+def test_mlcm_drivers_record_their_thread_count(module, argv, threads, small_data, tmp_path):
+    """Every MLCM driver stores the numba thread count it trained with in /runs/<id>
+    (``--threads`` where the driver has it, else all of numba's threads)."""
+    import h5py
+    import numba
+
+    out = tmp_path / "run.h5"
+    extra = [] if threads is None else ["--threads", str(threads)]
+    module.main([*argv, *extra, "--data-dir", str(small_data), "--out", str(out)])
+    with h5py.File(out, "r") as f:
+        runs = list(f["runs"].values())
+        assert len(runs) == 1 and len(f["units"]) >= 1
+        assert runs[0].attrs["n_threads"] == (threads or numba.get_num_threads())

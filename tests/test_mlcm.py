@@ -316,6 +316,20 @@ def test_resumable_fit_equals_uninterrupted(data, tmp_path):
         tiny(epochs=2).fit(X[::-1], y[::-1], checkpoint=ck)
 
 
+def test_verbose_prints_epochs_and_a_progress_bar(data, capsys):
+    """verbose=True: one line per epoch on stdout, a per-epoch progress bar over the
+    training samples on stderr, and the same couplings as a silent run."""
+    X, y = data
+    loud = tiny(epochs=2, verbose=True).fit(X, y)
+    out, err = capsys.readouterr()
+    assert out.count("epoch ") == 2 and "epoch 2: train" in out
+    assert "epoch 1/2" in err and "epoch 2/2" in err and f"/{len(X)} " in err
+    quiet = tiny(epochs=2).fit(X, y)
+    out, err = capsys.readouterr()
+    assert out == "" and "epoch" not in err
+    np.testing.assert_array_equal(loud.couplings_, quiet.couplings_)
+
+
 def test_diluted_couplings_learn_and_touch_only_synapses(data):
     X, y = data
     m = tiny(connectivity=5).fit(X, y)
