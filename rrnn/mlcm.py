@@ -197,7 +197,8 @@ class MLCM:
         Hebbian imprint, no gradient), scaled to unit norm. The samples are those of
         the first ``fit`` / ``partial_fit`` call.
     connectivity : int, optional
-        K: diluted couplings with K random inputs per unit (sparse storage).
+        K: diluted couplings with K random inputs per unit, distinct and drawn
+        uniformly among the other N - 1 units, each layer on its own (sparse storage).
     n_train_eval : int
         Training accuracy per epoch is measured on this many training samples.
     n_threads : int, optional
@@ -220,6 +221,8 @@ class MLCM:
         mean_steps, val_mean_steps, converged, seconds. ``sparsity`` and
         ``mean_steps`` describe the training relaxation: the clamped phase, or the free
         one for a fixed reservoir (``learning_rate=0`` with ``readout_states="free"``).
+        With ``protocol="published"`` they describe the free phase that follows the
+        clamped one (``converged`` too), and ``mean_steps`` counts the sweeps of both.
     input_weights_ : ndarray (N, d) float32 or None
         W_in of ``input_density`` / ``input_patch``; None for zero padding.
     """
@@ -604,7 +607,7 @@ class MLCM:
                 H, st2, conv = self._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), row_sums, H=H)
                 steps = steps + st2
             self._local_update(S, H, targets, xin, row_sums)
-            relaxed = S           # the history describes the clamped phase when it runs
+            relaxed = S           # the history's states: clamped phase, or published's free one
             if not free_readout:
                 readout_in = S[L - 1]
         ro_lr = scheduled_rate(c["ro_lr"], c["ro_schedule"], self.epochs_done_, self.epochs)

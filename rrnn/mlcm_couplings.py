@@ -106,7 +106,7 @@ def distinct_rows(X):
 
 
 class Diluted:
-    """K random inputs per unit (self excluded): ``idx[l, i, k]``, ``w[l, i, k]``.
+    """K distinct random inputs per unit (self excluded): ``idx[l, i, k]``, ``w[l, i, k]``.
 
     Fields are gathered with the states laid out by unit, (N, A) int8, so each synapse
     reads A contiguous bytes; a few changes are scattered through the outgoing lists
@@ -132,7 +132,10 @@ class Diluted:
         idx = np.empty((L, N, Kd), dtype=np.int32)
         w = np.empty((L, N, Kd), dtype=np.float32)
         for l in range(L):
-            r = rng.integers(0, N - 1, size=(N, Kd), dtype=np.int64)
+            # K distinct inputs per unit: drawn with replacement, an input drawn twice
+            # would act as one synapse with twice the weight and twice the learning rate
+            r = np.stack([rng.choice(N - 1, size=Kd, replace=False, shuffle=False)
+                          for _ in range(N)]).astype(np.int64)
             r += r >= np.arange(N)[:, None]          # skip self
             idx[l] = r
             w[l] = rng.standard_normal((N, Kd), dtype=np.float32) * np.float32(scale / np.sqrt(Kd))

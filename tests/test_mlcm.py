@@ -335,6 +335,11 @@ def test_diluted_couplings_learn_and_touch_only_synapses(data):
     m = tiny(connectivity=5).fit(X, y)
     assert m.indices_.shape == (L, N, 5) and m.weights_.shape == (L, N, 5)
     assert np.all(m.indices_ != np.arange(N)[None, :, None])     # no self-synapse
+    # distinct inputs: an input drawn twice would be one synapse of double weight
+    assert all(len(np.unique(row)) == 5 for row in m.indices_.reshape(-1, 5))
+    full = start(tiny(connectivity=N - 1), X)                     # every other unit, once
+    others = np.array([np.delete(np.arange(N), i) for i in range(N)])
+    np.testing.assert_array_equal(np.sort(full.indices_, axis=2), np.broadcast_to(others, (L, N, N - 1)))
     m2 = tiny(connectivity=5, learning_rate=0.0).fit(X, y)
     assert not np.array_equal(m.weights_, m2.weights_)
     np.testing.assert_array_equal(m.indices_, m2.indices_)
@@ -624,6 +629,26 @@ def test_published_protocol_and_perceptron_readout(data):
              input_density=0.3, epochs=2).fit(X, y)
     assert m.input_weights_.shape == (N, D)
     assert m.predict(X).shape == (len(X),)
+
+
+def test_published_history_describes_the_free_phase(data):
+    """protocol="published": the batch's activity and steps are those of the free phase
+    that follows the clamped one (steps of both phases added), as documented; the
+    clamped and free end states differ here, so the check can tell them apart."""
+    X, y = data
+    X, y = X[:B].astype(np.float32), y[:B]
+    m = start(tiny(protocol="published", clamp_steps=3, max_steps=30), X)
+    c, ids = m._cfg, np.arange(B, dtype=np.int64)
+    xin, S = m._input_fields(X)
+    rs = m._row_sums()
+    H, st1, _ = m._relax(S, xin, m._label_field(y), True, 3, ids, rs)
+    clamped = S.copy()
+    _, st2, _ = m._relax(S, xin, None, False, c["t_max"], ids + (1 << 40), rs, H=H)
+    assert not np.array_equal(clamped, S)
+    steps, _, act = m._train_batch(X, y, ids)
+    np.testing.assert_array_equal(act, (S > 0).mean(axis=(1, 2)))
+    assert not np.array_equal(act, (clamped > 0).mean(axis=(1, 2)))
+    np.testing.assert_array_equal(steps, st1 + st2)
 
 
 @pytest.mark.parametrize("params,match", [
