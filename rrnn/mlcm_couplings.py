@@ -134,8 +134,9 @@ class Diluted:
         for l in range(L):
             # K distinct inputs per unit: drawn with replacement, an input drawn twice
             # would act as one synapse with twice the weight and twice the learning rate
-            r = np.stack([rng.choice(N - 1, size=Kd, replace=False, shuffle=False)
-                          for _ in range(N)]).astype(np.int64)
+            r = np.empty((N, Kd), dtype=np.int64)
+            for i in range(N):
+                r[i] = rng.choice(N - 1, size=Kd, replace=False, shuffle=False)
             r += r >= np.arange(N)[:, None]          # skip self
             idx[l] = r
             w[l] = rng.standard_normal((N, Kd), dtype=np.float32) * np.float32(scale / np.sqrt(Kd))
