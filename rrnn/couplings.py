@@ -176,7 +176,8 @@ class BinaryCouplings(Couplings):
     def _kernel_fields(self, need_cols, backend, n_threads):
         if need_cols and self._cols is None:
             backend = backend or backends.get(None)
-            memory.require(self.bits.nbytes, f"transpose of an n={self.n} binary matrix")
+            memory.require(self.bits.nbytes, f"transpose of an n={self.n} binary matrix",
+                           memory.SMALLER_N)
             self._cols = backend.transpose_bits(self.bits, self.n, n_threads)
         return dict(bin_rows=self.bits, bin_cols=self._cols if need_cols else None,
                     bin_scale=self.scale)
@@ -365,7 +366,7 @@ def binary(n: int, seed=0, *, backend: str | None = None, n_threads: int | None 
     n_threads = check_n_threads(n_threads)
     # one SeedSequence: with seed=None the stored entropy must be the one drawn
     seed = rrandom.as_seed_sequence(seed)
-    memory.require(n * n_words(n) * 8, f"binary(n={n})")
+    memory.require(n * n_words(n) * 8, f"binary(n={n})", memory.SMALLER_N)
     key = rrandom.derive_key(seed, rrandom.PURPOSE_COUPLINGS)
     module = backends.get(backend)
     bits = module.generate_binary(key, n, n_threads)

@@ -32,7 +32,14 @@ def format_bytes(n: float) -> str:
     return f"{n:.2f} TB"
 
 
-def require(nbytes: int, what: str) -> None:
+#: What :func:`require` suggests unless its caller knows better.
+DEFAULT_ADVICE = "use a smaller n or batch, or bit-packed/sparse couplings"
+
+#: The advice for bit-packed matrices, which cannot get any smaller per coupling.
+SMALLER_N = "use a smaller n (the matrix is already bit-packed, one bit per coupling)"
+
+
+def require(nbytes: int, what: str, advice: str = DEFAULT_ADVICE) -> None:
     """Raise :class:`MemoryError` if ``nbytes`` will not fit in memory now.
 
     Parameters
@@ -42,10 +49,11 @@ def require(nbytes: int, what: str) -> None:
     what : str
         Description of the request, used in the message, e.g.
         ``"binary(n=300000)"``.
+    advice : str
+        What the caller can change, ending the message.
     """
     avail = available_bytes()
     if nbytes > USABLE_FRACTION * avail:
         raise MemoryError(
             f"{what} needs about {format_bytes(nbytes)} of memory, but only "
-            f"{format_bytes(avail)} is available; use a smaller n or batch, or "
-            f"bit-packed/sparse couplings")
+            f"{format_bytes(avail)} is available; {advice}")

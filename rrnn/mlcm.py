@@ -396,7 +396,10 @@ class MLCM:
                                  f"images of side >= {c['patch']}, got {n_features} features")
         memory.require(_footprint(c, n_features),
                        f"MLCM(n_units={N}, n_layers={L}, connectivity={c['K']}, "
-                       f"batch_size={c['B']})")
+                       f"batch_size={c['B']})",
+                       "use a smaller n_units, n_layers or batch_size"
+                       + (", or diluted couplings (connectivity=K, K inputs per unit)"
+                          if c["K"] is None else ", or a smaller connectivity"))
 
     def _initialise(self, n_features, classes, X=None, yi=None):
         """Draw the network. X (n_samples, n_features) and yi (class indices) are the

@@ -102,7 +102,9 @@ def run_critical_scan(path, sizes, *, draws=None, inits: int = 16, max_steps: in
                   update=update, tol=tol, seed=seed, jd_start=jd_start)
     # Refuse sizes that cannot fit before any work starts.
     for n in sizes:
-        couplings.memory.require(scan_nbytes(n, inits), f"critical scan at n={n}, inits={inits}")
+        couplings.memory.require(scan_nbytes(n, inits), f"critical scan at n={n}, inits={inits}",
+                                 "use smaller sizes or fewer inits (the matrices are "
+                                 "already bit-packed, one bit per coupling)")
     result = storage.ResultFile(path, KIND, config, extra_attrs=dict(
         backend=backend or "auto", backend_used=backend_used, n_threads=n_threads,
         seed_entropy=seed))

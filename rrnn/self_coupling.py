@@ -215,7 +215,9 @@ def critical_self_coupling(n: int, *, matrices: int, inits: int, max_steps: int 
     check_update(update)
     max_steps, tol, jd_start = check_bisection(max_steps, tol, jd_start)
     couplings.memory.require(scan_nbytes(n, inits),
-                             f"critical_self_coupling(n={n}, inits={inits})")
+                             f"critical_self_coupling(n={n}, inits={inits})",
+                             "use a smaller n or fewer inits (the matrices are already "
+                             "bit-packed, one bit per coupling)")
     out = np.empty((matrices, inits))
     for m in range(matrices):
         ds = draw_seed(seed, m)

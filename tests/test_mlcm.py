@@ -690,7 +690,8 @@ def test_network_too_large_is_refused_with_its_estimate(data):
     refused before anything is allocated; diluted ones of the same N are not."""
     X, y = data
     with pytest.raises(MemoryError, match=r"MLCM\(n_units=200000, n_layers=5, connectivity=None, "
-                                          r"batch_size=8\) needs about 960\.\d\d GB"):
+                                          r"batch_size=8\) needs about 960\.\d\d GB.*; use a smaller "
+                                          r"n_units, n_layers or batch_size, or diluted couplings"):
         tiny(n_units=200_000, n_layers=5, lambda_left=1.0, lambda_right=1.0).fit(X, y)
     from rrnn.mlcm import _footprint
     m = tiny(n_units=200_000, n_layers=5, lambda_left=1.0, lambda_right=1.0, connectivity=64)
