@@ -58,11 +58,11 @@ static void rr_fields_run(const rrnn_ctx *cp, const rrnn_couplings *J, const int
         /* the common case (binary couplings, +-1 states) without the
          * per-unit branches of the general loop below: the accumulators of
          * up to 256 units, then their fields or next states in SIMD */
-        int64_t acc[256];
+        int32_t acc[256]; /* |acc| <= n < 2^31 */
         for (int64_t a = i0; a < i1; a += 256) {
             const int64_t e = a + 256 < i1 ? a + 256 : i1;
             for (int64_t i = a; i < e; i++)
-                acc[i - a] = n - x[i] - 2 * pv[i - prow0];
+                acc[i - a] = (int32_t)(n - x[i] - 2 * pv[i - prow0]);
             c.K->next_bin(acc, x + a, bias + a, c.bs, self, out.act == RRNN_ACT_SIGN, 0, e - a,
                           out.next ? out.next + a : NULL, out.fields ? out.fields + a : NULL);
         }

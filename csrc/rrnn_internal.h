@@ -122,9 +122,10 @@ struct rrnn_kernels {
     /* out[s][i] = sum_w popcount(rows[i*W+w] OP st[s][w]) for i in [i0, i1). */
     void (*popc)(int op, const uint64_t *rows, int64_t W, int64_t i0, int64_t i1,
                  const uint64_t *const *st, int64_t ns, int64_t *const *out);
-    /* acc[i] += delta * (1 - 2*bit_i(colbits)) for i in [i0, i1); i0 % 64 == 0. */
-    void (*colupd)(const uint64_t *colbits, int64_t i0, int64_t i1, int64_t delta,
-                   int64_t *acc);
+    /* acc[i] += delta * (1 - 2*bit_i(colbits)) for i in [i0, i1); i0 % 64 == 0;
+     * int32 accumulators (binary fields, |acc| <= n, and low-rank overlaps). */
+    void (*colupd)(const uint64_t *colbits, int64_t i0, int64_t i1, int32_t delta,
+                   int32_t *acc);
     /* sum_j row[j] * x[j] over j in [0, n). */
     int64_t (*ddot)(const int32_t *row, const int8_t *x, int64_t n);
     /* acc[i] += col[i] * delta for i in [i0, i1). */
@@ -141,8 +142,6 @@ struct rrnn_kernels {
      * idx is NULL, into out[u]. */
     void (*lrneg_rows)(const uint64_t *bits_t, int64_t lw, const int32_t *idx, int64_t i0,
                        int64_t nu, const int32_t *M, int64_t p, int64_t *out);
-    /* M[mu] += delta * (1 - 2*bit_mu(bits)) for mu in [m0, m1); m0 % 64 == 0. */
-    void (*lrupd)(const uint64_t *bits, int64_t m0, int64_t m1, int32_t delta, int32_t *M);
     /* sum_j a[j] * x[j] over j in [0, n) for a of +-1 and x in {-1, 0, 1},
      * n < 2^31. */
     int64_t (*bdot)(const int8_t *a, const int8_t *x, int64_t n);
@@ -162,7 +161,7 @@ struct rrnn_kernels {
     /* xn[i] = sign or heaviside of h = ab[i] bs + self x[i] + bias[i] for i
      * in [i0, i1) (rrnn_field with only the bit-packed term); sign selects
      * +-1 over {0, 1}.  With hout not NULL: hout[i] = h instead. */
-    void (*next_bin)(const int64_t *ab, const int8_t *x, const double *bias, double bs,
+    void (*next_bin)(const int32_t *ab, const int8_t *x, const double *bias, double bs,
                      double self, int sign, int64_t i0, int64_t i1, int8_t *xn, double *hout);
 };
 

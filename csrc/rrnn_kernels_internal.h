@@ -602,70 +602,79 @@ RK_TGT static int64_t RK_SFX(rk_popc_nib)(int op, const uint64_t *rows, int64_t 
 /* incremental update with one bit-packed column                            */
 /* ------------------------------------------------------------------------ */
 
-RK_TGT RK_INLINE void RK_SFX(rk_colupd_in)(const uint64_t *colbits, int64_t i0, int64_t i1,
-                                           int64_t delta, int64_t *acc)
+/* M[mu] += delta * (1 - 2 bit_mu) for mu in [m0, m1), m0 % 64 == 0, int32
+ * accumulators: the incremental bit-packed fields of the dynamics (one
+ * column of bin_cols per flip; |field| <= n < 2^31) and the low-rank
+ * overlaps (one row of lr_bits_t per flip).  Half the bytes of int64
+ * accumulators, so half the vector operations per flip: in a synchronous
+ * step the block's accumulators sit in L1 and these operations, not memory,
+ * set the cost (session 21: the int64 version took half of simulate's time
+ * at n = 50,000, batch 16, near J_D*). */
+RK_TGT static void RK_SFX(rk_colupd)(const uint64_t *bits, int64_t m0, int64_t m1, int32_t delta,
+                                     int32_t *M)
 {
+    int64_t mu = m0;
 #if RK_LEVEL == 2
-    const __m512i d = _mm512_set1_epi64(delta);
-    int64_t i = i0;
-    for (; i + 64 <= i1; i += 64) {
-        uint64_t word = colbits[i >> 6];
-        for (int q = 0; q < 8; q++) {
-            __m512i v = _mm512_loadu_si512((const void *)(acc + i + 8 * q));
-            __mmask8 k = (__mmask8)(word >> (8 * q));
-            v = _mm512_mask_sub_epi64(_mm512_add_epi64(v, d), k, v, d);
-            _mm512_storeu_si512((void *)(acc + i + 8 * q), v);
+    const __m512i d = _mm512_set1_epi32(delta);
+    for (; mu + 64 <= m1; mu += 64) {
+        const uint64_t word = bits[mu >> 6];
+        for (int q = 0; q < 4; q++) {
+            __m512i v = _mm512_loadu_si512((const void *)(M + mu + 16 * q));
+            const __mmask16 k = (__mmask16)(word >> (16 * q));
+            v = _mm512_mask_sub_epi32(_mm512_add_epi32(v, d), k, v, d);
+            _mm512_storeu_si512((void *)(M + mu + 16 * q), v);
         }
     }
-    if (i < i1) {
-        uint64_t word = colbits[i >> 6];
-        for (int q = 0; q < 8 && i + 8 * q < i1; q++) {
-            int64_t left = i1 - (i + 8 * q);
-            __mmask8 lanes = (__mmask8)(left >= 8 ? 0xFFu : ((1u << left) - 1u));
-            __m512i v = _mm512_maskz_loadu_epi64(lanes, (const void *)(acc + i + 8 * q));
-            __mmask8 k = (__mmask8)(word >> (8 * q));
-            v = _mm512_mask_sub_epi64(_mm512_add_epi64(v, d), k, v, d);
-            _mm512_mask_storeu_epi64((void *)(acc + i + 8 * q), lanes, v);
+    if (mu < m1) {
+        const uint64_t word = bits[mu >> 6];
+        for (int q = 0; q < 4 && mu + 16 * q < m1; q++) {
+            const int64_t left = m1 - (mu + 16 * q);
+            const __mmask16 lanes = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+            __m512i v = _mm512_maskz_loadu_epi32(lanes, (const void *)(M + mu + 16 * q));
+            const __mmask16 k = (__mmask16)(word >> (16 * q));
+            v = _mm512_mask_sub_epi32(_mm512_add_epi32(v, d), k, v, d);
+            _mm512_mask_storeu_epi32((void *)(M + mu + 16 * q), lanes, v);
         }
+        mu = m1;
     }
 #elif RK_LEVEL == 1
-    /* one nibble of column bits at a time: inc[p] holds the four increments
-     * of nibble p (delta where a bit is 0, -delta where it is 1), so a vector
-     * of 4 accumulators costs one table load and one add (GCC's vectorisation
-     * of the scalar loop below emulates 64-bit multiplies instead) */
-    __m256i inc[16];
-    for (int p = 0; p < 16; p++)
-        inc[p] = _mm256_setr_epi64x(p & 1 ? -delta : delta, p & 2 ? -delta : delta,
-                                    p & 4 ? -delta : delta, p & 8 ? -delta : delta);
-    int64_t i = i0;
-    for (; i + 64 <= i1; i += 64) {
-        const uint64_t word = colbits[i >> 6];
-        for (int q = 0; q < 16; q++) {
-            __m256i *a = (__m256i *)(acc + i + 4 * q);
-            _mm256_storeu_si256(a, _mm256_add_epi64(_mm256_loadu_si256(a),
-                                                    inc[(word >> (4 * q)) & 15u]));
+    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i d = _mm256_set1_epi32(delta), d2 = _mm256_set1_epi32(2 * delta);
+    for (; mu + 64 <= m1; mu += 64) {
+        const uint64_t word = bits[mu >> 6];
+        for (int q = 0; q < 8; q++) {
+            __m256i k = _mm256_set1_epi32((int)((word >> (8 * q)) & 0xFF));
+            k = _mm256_cmpeq_epi32(_mm256_and_si256(k, sel), sel);
+            __m256i *pm = (__m256i *)(M + mu + 8 * q);
+            _mm256_storeu_si256(pm, _mm256_add_epi32(_mm256_loadu_si256(pm),
+                                                     _mm256_sub_epi32(d, _mm256_and_si256(k, d2))));
         }
     }
-#else
-    int64_t i = i0;
 #endif
-#if RK_LEVEL != 2
-    /* the portable loop; at AVX2 the tail after the last whole word */
+    const int32_t d2s = 2 * delta;
+    for (; mu < m1; mu += 64) {
+        const uint64_t word = bits[mu >> 6];
+        const int64_t m = m1 - mu < 64 ? m1 - mu : 64;
+        int32_t *a = M + mu;
+        for (int64_t b = 0; b < m; b++)
+            a[b] += delta - d2s * (int32_t)((word >> b) & 1u);
+    }
+}
+
+/* acc[i] += delta (1 - 2 bit_i) with int64 accumulators for i in [i0, i1),
+ * i0 % 64 == 0: the Gray-code enumeration's (rk_count_range, n <= 40; at
+ * AVX-512 it has its own register loop), so a plain loop. */
+RK_TGT RK_INLINE void RK_SFX(rk_colupd64_in)(const uint64_t *colbits, int64_t i0, int64_t i1,
+                                             int64_t delta, int64_t *acc)
+{
     const int64_t d2 = 2 * delta;
-    for (; i < i1; i += 64) {
+    for (int64_t i = i0; i < i1; i += 64) {
         uint64_t word = colbits[i >> 6];
         int64_t m = i1 - i < 64 ? i1 - i : 64;
         int64_t *a = acc + i;
         for (int64_t b = 0; b < m; b++)
             a[b] += delta - d2 * (int64_t)((word >> b) & 1u);
     }
-#endif
-}
-
-RK_TGT static void RK_SFX(rk_colupd)(const uint64_t *colbits, int64_t i0, int64_t i1,
-                                     int64_t delta, int64_t *acc)
-{
-    RK_SFX(rk_colupd_in)(colbits, i0, i1, delta, acc);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1041,58 +1050,6 @@ RK_TGT static void RK_SFX(rk_lrneg_rows)(const uint64_t *bits_t, int64_t lw, con
 #endif
 }
 
-/* M[mu] += delta * (1 - 2 bit_mu) for mu in [m0, m1), m0 % 64 == 0. */
-RK_TGT static void RK_SFX(rk_lrupd)(const uint64_t *bits, int64_t m0, int64_t m1, int32_t delta,
-                                    int32_t *M)
-{
-    int64_t mu = m0;
-#if RK_LEVEL == 2
-    const __m512i d = _mm512_set1_epi32(delta);
-    for (; mu + 64 <= m1; mu += 64) {
-        const uint64_t word = bits[mu >> 6];
-        for (int q = 0; q < 4; q++) {
-            __m512i v = _mm512_loadu_si512((const void *)(M + mu + 16 * q));
-            const __mmask16 k = (__mmask16)(word >> (16 * q));
-            v = _mm512_mask_sub_epi32(_mm512_add_epi32(v, d), k, v, d);
-            _mm512_storeu_si512((void *)(M + mu + 16 * q), v);
-        }
-    }
-    if (mu < m1) {
-        const uint64_t word = bits[mu >> 6];
-        for (int q = 0; q < 4 && mu + 16 * q < m1; q++) {
-            const int64_t left = m1 - (mu + 16 * q);
-            const __mmask16 lanes = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-            __m512i v = _mm512_maskz_loadu_epi32(lanes, (const void *)(M + mu + 16 * q));
-            const __mmask16 k = (__mmask16)(word >> (16 * q));
-            v = _mm512_mask_sub_epi32(_mm512_add_epi32(v, d), k, v, d);
-            _mm512_mask_storeu_epi32((void *)(M + mu + 16 * q), lanes, v);
-        }
-        mu = m1;
-    }
-#elif RK_LEVEL == 1
-    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-    const __m256i d = _mm256_set1_epi32(delta), d2 = _mm256_set1_epi32(2 * delta);
-    for (; mu + 64 <= m1; mu += 64) {
-        const uint64_t word = bits[mu >> 6];
-        for (int q = 0; q < 8; q++) {
-            __m256i k = _mm256_set1_epi32((int)((word >> (8 * q)) & 0xFF));
-            k = _mm256_cmpeq_epi32(_mm256_and_si256(k, sel), sel);
-            __m256i *pm = (__m256i *)(M + mu + 8 * q);
-            _mm256_storeu_si256(pm, _mm256_add_epi32(_mm256_loadu_si256(pm),
-                                                     _mm256_sub_epi32(d, _mm256_and_si256(k, d2))));
-        }
-    }
-#endif
-    const int32_t d2s = 2 * delta;
-    for (; mu < m1; mu += 64) {
-        const uint64_t word = bits[mu >> 6];
-        const int64_t m = m1 - mu < 64 ? m1 - mu : 64;
-        int32_t *a = M + mu;
-        for (int64_t b = 0; b < m; b++)
-            a[b] += delta - d2s * (int32_t)((word >> b) & 1u);
-    }
-}
-
 /* sum_j a[j] x[j] for a pattern a of +-1 and a state x in {-1, 0, 1}.  The
  * products (x or -x) are summed in int8 lanes for at most 127 vectors, then
  * widened; the int32 total is exact for n < 2^31. */
@@ -1321,7 +1278,7 @@ RK_TGT static int64_t RK_SFX(rk_count_range)(const rrnn_ctx *c, const double *bi
                 _mm512_storeu_si512((void *)(ab + 8 * q), v);
             }
 #else
-            RK_SFX(rk_colupd_in)(J->bin_cols + u * W, 0, n, delta, ab);
+            RK_SFX(rk_colupd64_in)(J->bin_cols + u * W, 0, n, delta, ab);
 #endif
             ab[u] -= delta; /* the diagonal bit is 0, i.e. counted as +1 */
         }
@@ -1363,24 +1320,19 @@ static const uint32_t rk_next_lut[2][16] = {RK_NX16(0), RK_NX16(-1)};
 /* xn[i] = activation(h_i) for i in [i0, i1), or hout[i] = h_i when hout is
  * not NULL, with h_i = 0.0 + ab[i] bs + self x[i] + bias[i]: rrnn_field's
  * double operations in its order, for couplings with only the bit-packed
- * term.  |ab[i]| < 2^51. */
-RK_TGT static void RK_SFX(rk_next_bin)(const int64_t *ab, const int8_t *x, const double *bias,
+ * term (int32 accumulators, |ab[i]| <= n). */
+RK_TGT static void RK_SFX(rk_next_bin)(const int32_t *ab, const int8_t *x, const double *bias,
                                        double bs, double self, int sign, int64_t i0,
                                        int64_t i1, int8_t *xn, double *hout)
 {
     int64_t i = i0;
 #if RK_LEVEL >= 1
-    /* int64 -> double without AVX-512DQ: for |v| < 2^51 the bits of
-     * v + bits(2^52 + 2^51), read as a double, are 2^52 + 2^51 + v exactly */
-    const __m256i magic_i = _mm256_set1_epi64x(0x4338000000000000LL);
-    const __m256d magic_d = _mm256_set1_pd(6755399441055744.0);
     const __m256d vbs = _mm256_set1_pd(bs), vself = _mm256_set1_pd(self);
     const __m256d zero = _mm256_setzero_pd();
     const uint32_t *lut = rk_next_lut[sign ? 1 : 0];
     for (; i + 4 <= i1; i += 4) {
-        const __m256i a = _mm256_loadu_si256((const __m256i *)(ab + i));
-        const __m256d d =
-            _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(a, magic_i)), magic_d);
+        /* int32 -> double is exact */
+        const __m256d d = _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)(ab + i)));
         int32_t x4;
         memcpy(&x4, x + i, 4);
         const __m256d xd = _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(x4)));
@@ -1426,7 +1378,7 @@ RK_TGT static void RK_SFX(rk_plain_row)(const uint64_t *row, int64_t W, const ui
 
 static const rrnn_kernels RK_SFX(rk_table) = {
     RK_SFX(rk_popc), RK_SFX(rk_colupd), RK_SFX(rk_ddot), RK_SFX(rk_daxpy),
-    RK_SFX(rk_xorsum), RK_SFX(rk_peak), RK_SFX(rk_lrneg), RK_SFX(rk_lrneg_rows), RK_SFX(rk_lrupd), RK_SFX(rk_bdot),
+    RK_SFX(rk_xorsum), RK_SFX(rk_peak), RK_SFX(rk_lrneg), RK_SFX(rk_lrneg_rows), RK_SFX(rk_bdot),
     RK_SFX(rk_count_range), RK_POPC_NIB, RK_SFX(rk_plain_row), RK_SFX(rk_next_bin),
 };
 

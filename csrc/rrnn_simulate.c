@@ -53,26 +53,43 @@ static inline int64_t rr_binacc(const rrnn_ctx *c, int64_t pop, int8_t xi, int64
     return c->act == RRNN_ACT_SIGN ? c->n - xi - 2 * pop : (Z - xi) - 2 * pop;
 }
 
+/* Rows per block of the dynamics' loops: at most 64 RR_BLOCK_WORDS. */
+#define RR_BLOCK_WORDS 16
+
+/* This thread's number in the enclosing parallel region (0 without OpenMP). */
+static inline int64_t rr_thread(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* Full accumulators of ns states for rows [i0, i1); the first nlut states
- * also in the nibble layout nib (see rrnn_popc_batch). */
+ * also in the nibble layout nib (see rrnn_popc_batch).  The popcounts go
+ * through pop, ns scratch rows of at least i1 - i0 int64 (the kernels count
+ * in int64), into the int32 bit-packed accumulators ab. */
 static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
                          const uint64_t *const *pk, const uint8_t *nib, int64_t nlut,
-                         int8_t *const *xs, const int64_t *Z,
-                         int64_t *const *ab, int64_t *const *ad, int64_t *const *as)
+                         int8_t *const *xs, const int64_t *Z, int32_t *const *ab,
+                         int64_t *const *pop, int64_t *const *ad, int64_t *const *as)
 {
     const rrnn_couplings *J = c->J;
     const int64_t n = c->n;
     if (ns == 0)
         return;
     if (c->hb) {
-        rrnn_popc_batch(c->K, rr_op(c), J->bin_rows, c->W, i0, i1, pk, ns, nib, nlut, ab);
+        rrnn_popc_batch(c->K, rr_op(c), J->bin_rows + i0 * c->W, c->W, 0, i1 - i0, pk, ns, nib,
+                        nlut, pop);
         const int sign = c->act == RRNN_ACT_SIGN;
         for (int64_t s = 0; s < ns; s++) {
-            int64_t *restrict a = ab[s];
+            int32_t *restrict a = ab[s];
+            const int64_t *restrict p = pop[s] - i0;
             const int8_t *restrict x = xs[s];
             const int64_t base = sign ? n : Z[s]; /* see rr_binacc */
             for (int64_t i = i0; i < i1; i++)
-                a[i] = base - x[i] - 2 * a[i];
+                a[i] = (int32_t)(base - x[i] - 2 * p[i]);
         }
     }
     if (c->hd) {
@@ -90,9 +107,11 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
 }
 
 /* Flips above which recomputing the bit-packed term from scratch beats one
- * column update per flip.  A column update costs about n/4 cycles (n int64
- * read-modify-writes, 8 per vector); a full synchronous pass about n W / 4
- * cycles per state (batched popcounts), so the break-even is near W flips.
+ * column update per flip.  A column update costs about n/4 cycles (n int32
+ * read-modify-writes, 8 per vector, with their mask arithmetic); a full
+ * synchronous pass about n W / 4 cycles per state (batched popcounts), so
+ * the break-even is near W flips (2 W was slower at n = 10,000 in session 21,
+ * after the accumulators went from int64 to int32).
  * An asynchronous sweep compares against evaluating each row on its own
  * (W/4 cycles plus a call, ~20 cycles, per unit).  The dense and sparse terms
  * cost as much per column as per row, so they are always updated
@@ -118,7 +137,7 @@ static int64_t rr_async_threshold(const rrnn_ctx *c)
  * anything, and would otherwise force reloads on every unit. */
 static int32_t rr_next_block(const rrnn_ctx *c, double self, int64_t i0, int64_t i1,
                              const int8_t *restrict x, int8_t *restrict xn,
-                             const int64_t *restrict ab, const int64_t *restrict ad,
+                             const int32_t *restrict ab, const int64_t *restrict ad,
                              const int64_t *restrict as, const int64_t *restrict al,
                              const double *restrict bias, int32_t *restrict f)
 {
@@ -158,7 +177,7 @@ static int32_t rr_next_block(const rrnn_ctx *c, double self, int64_t i0, int64_t
  * seed of this trajectory's noise stream for this step. */
 static int32_t rr_next_block_glauber(const rrnn_ctx *c, double self, int64_t i0, int64_t i1,
                                      const int8_t *restrict x, int8_t *restrict xn,
-                                     const int64_t *restrict ab, const int64_t *restrict ad,
+                                     const int32_t *restrict ab, const int64_t *restrict ad,
                                      const int64_t *restrict as, const int64_t *restrict al,
                                      const double *restrict bias, int32_t *restrict f,
                                      double beta, uint64_t ns)
@@ -192,7 +211,8 @@ static int64_t rr_lr_chunk(const rrnn_ctx *c, int nt)
 
 typedef struct {
     int8_t *x, *xn, *snap;
-    int64_t *ab, *ad, *as, *al;
+    int32_t *ab;
+    int64_t *ad, *as, *al;
     uint64_t *pk;
     int64_t Z;
     int32_t *M;      /* low-rank overlaps (p,) and their sum */
@@ -238,7 +258,7 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
 {
     const rrnn_couplings *J = c->J;
     const int64_t n = c->n, W = c->W, p = c->lp;
-    const int64_t BS = rrnn_block_rows(n, nt, 16);
+    const int64_t BS = rrnn_block_rows(n, nt, RR_BLOCK_WORDS);
     const int64_t nblk = (n + BS - 1) / BS;
     const int64_t thr = rr_sync_threshold(c);
     const int64_t CH = c->hl ? rr_lr_chunk(c, nt) : 64;
@@ -252,7 +272,10 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
     int8_t *snap = rr_take(&pool, un * ub);
     int32_t *fl = rr_take(&pool, sizeof(int32_t) * 2 * un * ub);
     int32_t *cnt = rr_take(&pool, sizeof(int32_t) * 2 * (size_t)nblk * ub);
-    int64_t *abuf = c->hb ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
+    int32_t *abuf = c->hb ? rr_take(&pool, sizeof(int32_t) * un * ub) : NULL;
+    /* popcount scratch of the full steps: per thread, one block row per state */
+    int64_t *popbuf = c->hb ? rr_take(&pool, sizeof(int64_t) * (size_t)(nt * BS) * ub) : NULL;
+    int64_t **pops = c->hb ? rr_take(&pool, sizeof(int64_t *) * (size_t)nt * ub) : NULL;
     int64_t *dbuf = c->hd ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
     int64_t *sbuf = c->hs ? rr_take(&pool, sizeof(int64_t) * un * ub) : NULL;
     uint64_t *pbuf = c->hb ? rr_take(&pool, sizeof(uint64_t) * (size_t)W * ub) : NULL;
@@ -265,7 +288,8 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
     void **fptr = rr_take(&pool, sizeof(void *) * 6 * ub);
     int64_t *fZ = rr_take(&pool, sizeof(int64_t) * ub);
     if (!T || !xalt || !snap || !fl || !cnt || !lists || !fptr || !fZ ||
-        (c->hb && (!abuf || !pbuf)) || (nlut_max > 0 && !nib) || (c->hd && !dbuf) ||
+        (c->hb && (!abuf || !pbuf || !popbuf || !pops)) || (nlut_max > 0 && !nib) ||
+        (c->hd && !dbuf) ||
         (c->hs && !sbuf) || (c->hl && (!lbuf || !mbuf))) {
         rr_release(&pool);
         return RRNN_ERR_NOMEM;
@@ -273,10 +297,12 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
     int64_t *A = lists, *F = lists + ub, *I = lists + 2 * ub;
     const uint64_t **fpk = (const uint64_t **)fptr;
     int8_t **fxs = (int8_t **)(fptr + ub);
-    int64_t **fab = (int64_t **)(fptr + 2 * ub);
+    int32_t **fab = (int32_t **)(fptr + 2 * ub);
     int64_t **fad = (int64_t **)(fptr + 3 * ub);
     int64_t **fas = (int64_t **)(fptr + 4 * ub);
 
+    for (int64_t q = 0; c->hb && q < (int64_t)nt * nb; q++)
+        pops[q] = popbuf + q * BS;
     for (int64_t k = 0; k < nb; k++) {
         rr_sync_traj *tr = &T[k];
         tr->x = states + (b0 + k) * n;
@@ -369,7 +395,7 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                 }
                 const int32_t *f = tr->fl[tr->cur];
                 for (int64_t e = 0; e < tr->nfl; e++)
-                    c->K->lrupd(J->lr_bits_t + (int64_t)f[e] * c->lw, m0, m1,
+                    c->K->colupd(J->lr_bits_t + (int64_t)f[e] * c->lw, m0, m1,
                                 (int32_t)rr_delta(c, tr->x[f[e]]), tr->M);
             }
         }
@@ -380,7 +406,8 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
 #pragma omp for schedule(static)
         for (int64_t blk = 0; blk < nblk; blk++) {
             const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
-            rr_full_rows(c, i0, i1, nF, fpk, nib, nlut, fxs, fZ, fab, fad, fas);
+            int64_t *const *tpop = c->hb ? pops + rr_thread() * nb : NULL;
+            rr_full_rows(c, i0, i1, nF, fpk, nib, nlut, fxs, fZ, fab, tpop, fad, fas);
             if (c->hb || c->hd) {
                 /* the flip D places ahead in the sequence of all
                  * trajectories' lists, (pq, pe), whose column words are
@@ -410,9 +437,9 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                             }
                         }
                         if (c->hb) {
-                            c->K->colupd(J->bin_cols + j * W, i0, i1, d, tr->ab);
+                            c->K->colupd(J->bin_cols + j * W, i0, i1, (int32_t)d, tr->ab);
                             if (own)
-                                tr->ab[j] -= d;
+                                tr->ab[j] -= (int32_t)d;
                         }
                         if (c->hd) {
                             c->K->daxpy(J->dense_cols + j * n, i0, i1, d, tr->ad);
@@ -523,7 +550,8 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
 
 typedef struct {
     int32_t *perm;
-    int64_t *ab, *ad, *as;
+    int32_t *ab;
+    int64_t *ad, *as;
     uint64_t *pk;
     int32_t *M; /* low-rank overlaps */
 } rr_async_scratch;
@@ -532,7 +560,7 @@ static int rr_async_alloc(const rrnn_ctx *c, rr_async_scratch *s)
 {
     size_t un = (size_t)c->n;
     s->perm = rrnn_alloc(sizeof(int32_t) * un);
-    s->ab = c->hb ? rrnn_alloc(sizeof(int64_t) * un) : NULL;
+    s->ab = c->hb ? rrnn_alloc(sizeof(int32_t) * un) : NULL;
     s->ad = c->hd ? rrnn_alloc(sizeof(int64_t) * un) : NULL;
     s->as = c->hs ? rrnn_alloc(sizeof(int64_t) * un) : NULL;
     s->pk = c->hb ? rrnn_alloc(sizeof(uint64_t) * (size_t)c->W) : NULL;
@@ -556,16 +584,19 @@ static void rr_async_free(rr_async_scratch *s)
 /* Full accumulators of one state, rows split among nt threads.  With
  * bin_only, only the bit-packed term is recomputed. */
 static void rr_full_one(const rrnn_ctx *c, int8_t *x, const uint64_t *pk, int64_t Z,
-                        int64_t *ab, int64_t *ad, int64_t *as, int bin_only, int nt)
+                        int32_t *ab, int64_t *ad, int64_t *as, int bin_only, int nt)
 {
     rrnn_ctx cc = *c;
     if (bin_only)
         cc.hd = cc.hs = 0;
-    const int64_t n = c->n, BS = rrnn_block_rows(n, nt, 16), nblk = (n + BS - 1) / BS;
+    const int64_t n = c->n, BS = rrnn_block_rows(n, nt, RR_BLOCK_WORDS);
+    const int64_t nblk = (n + BS - 1) / BS;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && nblk > 1)
     for (int64_t blk = 0; blk < nblk; blk++) {
         const int64_t i0 = blk * BS, i1 = i0 + BS < n ? i0 + BS : n;
-        rr_full_rows(&cc, i0, i1, 1, &pk, NULL, 0, &x, &Z, &ab, &ad, &as);
+        int64_t pop[64 * RR_BLOCK_WORDS];
+        int64_t *pp = pop;
+        rr_full_rows(&cc, i0, i1, 1, &pk, NULL, 0, &x, &Z, &ab, &pp, &ad, &as);
     }
 }
 
@@ -592,7 +623,7 @@ typedef struct {
 static void rr_lr_close(const rrnn_ctx *c, rr_lr_window *w, int32_t *M)
 {
     for (int f = 0; f < w->nf; f++)
-        c->K->lrupd(w->frow[f], 0, c->lp, (int32_t)w->fdelta[f], M);
+        c->K->colupd(w->frow[f], 0, c->lp, (int32_t)w->fdelta[f], M);
     w->nf = 0;
 }
 
@@ -637,7 +668,7 @@ static void rr_overlaps_one(const rrnn_ctx *c, const int8_t *x, int32_t *M, int 
  * loop, with few live values, runs several times faster than the general
  * one (which then handles the unit at k'). */
 static int64_t rr_async_next_change(const rrnn_ctx *c, const int32_t *restrict perm, int64_t k,
-                                    const int64_t *restrict ab, const int8_t *restrict x,
+                                    const int32_t *restrict ab, const int8_t *restrict x,
                                     const double *restrict bias)
 {
     /* a local copy whose term flags the compiler sees as constants, so that
@@ -672,7 +703,8 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
     const int64_t thr = rr_async_threshold(c);
     const int bin_only = rrnn_binary_only(c) && !glauber;
     int32_t *perm = s->perm;
-    int64_t *ab = s->ab, *ad = s->ad, *as = s->as;
+    int32_t *ab = s->ab;
+    int64_t *ad = s->ad, *as = s->as;
     uint64_t *pk = s->pk;
     int32_t *M = s->M;
     int64_t msum = 0; /* sum of M, kept up to date at every flip */
@@ -749,8 +781,8 @@ static void rr_async_run(const rrnn_ctx *c0, double self, rr_async_scratch *s, i
             const int64_t d = rr_delta(c, v);
             if (c->hb) {
                 if (valid) {
-                    c->K->colupd(J->bin_cols + i * W, 0, n, d, ab);
-                    ab[i] -= d;
+                    c->K->colupd(J->bin_cols + i * W, 0, n, (int32_t)d, ab);
+                    ab[i] -= (int32_t)d;
                 }
                 pk[i >> 6] ^= (uint64_t)1 << (i & 63);
                 if (c->act != RRNN_ACT_SIGN)
