@@ -23,7 +23,8 @@ import numpy as np
 
 from . import backends, couplings, storage
 from ._validation import check_int, check_n_threads, check_update
-from .self_coupling import bisect_draw, check_bisection, initial_states, scan_nbytes, summarize
+from .self_coupling import (bisect_draw, check_bisection, initial_states, require_scan_memory,
+                            summarize)
 
 KIND = "critical_self_coupling_scan"
 
@@ -102,9 +103,7 @@ def run_critical_scan(path, sizes, *, draws=None, inits: int = 16, max_steps: in
                   update=update, tol=tol, seed=seed, jd_start=jd_start)
     # Refuse sizes that cannot fit before any work starts.
     for n in sizes:
-        couplings.memory.require(scan_nbytes(n, inits), f"critical scan at n={n}, inits={inits}",
-                                 "use smaller sizes or fewer inits (the matrices are "
-                                 "already bit-packed, one bit per coupling)")
+        require_scan_memory(n, inits, f"critical scan at n={n}, inits={inits}")
     result = storage.ResultFile(path, KIND, config, extra_attrs=dict(
         backend=backend or "auto", backend_used=backend_used, n_threads=n_threads,
         seed_entropy=seed))

@@ -80,6 +80,14 @@ def scan_nbytes(n: int, inits: int) -> int:
     return 2 * n * ((n + 63) // 64) * 8 + inits * n * 45
 
 
+def require_scan_memory(n: int, inits: int, what: str) -> None:
+    """Refuse a bisection of n units and ``inits`` states that cannot fit
+    (:func:`scan_nbytes`), before any work starts."""
+    couplings.memory.require(scan_nbytes(n, inits), what,
+                             "use a smaller n or fewer inits (the matrices are already "
+                             "bit-packed, one bit per coupling)")
+
+
 def bisect_draw(J, s0: np.ndarray, *, max_steps: int = 1000, update: str = "sync",
                 tol: float = 1e-3, jd_start: float = 1.0, seed=None, backend=None,
                 n_threads=None, on_round=None) -> tuple[np.ndarray, np.ndarray]:
@@ -214,10 +222,7 @@ def critical_self_coupling(n: int, *, matrices: int, inits: int, max_steps: int 
     inits = check_int(inits, "inits", minimum=1)
     check_update(update)
     max_steps, tol, jd_start = check_bisection(max_steps, tol, jd_start)
-    couplings.memory.require(scan_nbytes(n, inits),
-                             f"critical_self_coupling(n={n}, inits={inits})",
-                             "use a smaller n or fewer inits (the matrices are already "
-                             "bit-packed, one bit per coupling)")
+    require_scan_memory(n, inits, f"critical_self_coupling(n={n}, inits={inits})")
     out = np.empty((matrices, inits))
     for m in range(matrices):
         ds = draw_seed(seed, m)

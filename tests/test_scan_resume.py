@@ -101,7 +101,7 @@ def test_option_added_later_at_its_default_resumes(tmp_path):
     (dict(backend="bogus"), "backend: unknown backend 'bogus'"),
     (dict(draws={30: 1}), r"draws: expected a count for every size; missing \[20\]"),
     (dict(inits=10**12), r"critical scan at n=20, inits=1000000000000 needs about 900.00 TB.*; "
-                         r"use smaller sizes or fewer inits"),
+                         r"use a smaller n or fewer inits"),
 ])
 def test_bad_scan_arguments_fail_before_the_file_exists(tmp_path, bad, message):
     """Every argument is checked before the result file is created, so the corrected
