@@ -158,15 +158,6 @@ def backend_attrs(args, require=()) -> dict:
                 n_threads=check_n_threads(args.threads))
 
 
-def numba_threads(requested=None) -> int:
-    """Run metadata of the MLCM drivers: the numba threads an MLCM trains with,
-    ``requested`` (``--threads``) capped at numba's count, or all of numba's."""
-    import numba
-
-    have = numba.get_num_threads()
-    return have if requested is None else min(int(requested), have)
-
-
 def pyplot():
     """matplotlib.pyplot on the non-interactive Agg backend (drivers run headless)."""
     import matplotlib

@@ -53,7 +53,7 @@ from rrnn.mlcm import MLCM
 from rrnn.perceptron import Perceptron
 
 from _common import (check_unique_names, choice_list, existing_dir, float_list_range, float_range,
-                     int_range, numba_threads, progress, run_main, save_figure)
+                     int_range, progress, run_main, save_figure)
 from _mlp import BackpropMLP
 
 KIND = "mlcm_baseline"
@@ -273,11 +273,12 @@ def sln_names(rates):
 def run(args) -> storage.ResultFile:
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir")}
     slns = sln_names(args.sln_lr)          # refuses rates that share a unit name
+    model = MLCM(**mlcm_params(args))
     for name in args.datasets:             # what fit would refuse, before the file exists
-        MLCM(**mlcm_params(args)).check(input_width(name))
+        model.check(input_width(name))
     result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults(),
                                 extra_attrs={"openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),
-                                             "n_threads": numba_threads()})
+                                             "n_threads": model.thread_count()})
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
     models = [*slns, "mlcm"] + (["mlp"] if args.mlp_hidden else [])

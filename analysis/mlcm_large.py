@@ -37,7 +37,7 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import existing_dir, float_range, int_range, numba_threads, run_main
+from _common import existing_dir, float_range, int_range, run_main
 from mlcm_baseline import MAX_STEPS_LIMIT, check_sample_counts, history_arrays, load_data
 
 KIND = "mlcm_large"
@@ -75,7 +75,7 @@ def main(argv=None):
                  epochs=args.epochs, n_train_eval=args.train_eval, n_threads=args.threads,
                  random_state=args.seed, verbose=True)
     config = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "threads")}
-    run_attrs = {"n_threads": numba_threads(args.threads)}
+    run_attrs = {"n_threads": model.thread_count()}
     result = None
     if Path(args.out).exists():
         # a finished run is reported without the memory check below, so that it can

@@ -40,7 +40,7 @@ import numpy as np
 from rrnn import storage
 from rrnn.mlcm import MLCM
 
-from _common import float_list_range, numba_threads, progress, save_figure, run_main
+from _common import float_list_range, progress, save_figure, run_main
 from mlcm_baseline import (accuracy_band, check_model_arguments, check_sample_counts, ci95,
                            history_arrays, input_width, load_data, mlcm_params, model_arguments,
                            model_defaults)
@@ -60,7 +60,7 @@ def run(args) -> storage.ResultFile:
     for value in args.values:              # what fit would refuse, before the file exists
         MLCM(**mlcm_params(args, **_mode_params(args, value))).check(input_width("mnist"))
     result = storage.ResultFile(args.out, KIND, config, defaults=model_defaults(),
-                                extra_attrs={"n_threads": numba_threads()})
+                                extra_attrs={"n_threads": MLCM(**mlcm_params(args)).thread_count()})
     done = result.done()
     ckpt_dir = Path(str(args.out) + ".ckpt")
     # Initialisation-major: an interrupted run has every value at the first inits,

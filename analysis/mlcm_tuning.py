@@ -42,7 +42,7 @@ from rrnn import storage
 from rrnn.mlcm import MLCM, READOUT_STATES
 
 from _common import (check_unique_names, choice_list, existing_dir, float_list_range,
-                     int_list_range, int_range, numba_threads, progress, run_main)
+                     int_list_range, int_range, progress, run_main)
 from mlcm_baseline import (THESIS, THESIS_DATASETS, history_arrays, input_width, load_split,
                            split_sizes)
 
@@ -96,11 +96,12 @@ def main(argv=None):
                 f"--train-samples: expected at most {n_train - 1} (the {n_train} training images "
                 f"less a holdout of at least 1), got {args.train_samples}")
     for values in grid:                    # what fit would refuse, before the file exists
-        MLCM(**THESIS, **dict(zip(keys, values)), epochs=args.epochs, n_train_eval=2000,
-             random_state=args.seed).check(input_width(args.dataset))
+        model = MLCM(**THESIS, **dict(zip(keys, values)), epochs=args.epochs, n_train_eval=2000,
+                     random_state=args.seed)
+        model.check(input_width(args.dataset))
     config = {k: v for k, v in vars(args).items() if k not in ("out", "no_progress", "data_dir", "final",
                                                                 "final_epochs")}
-    result = storage.ResultFile(args.out, KIND, config, extra_attrs={"n_threads": numba_threads()})
+    result = storage.ResultFile(args.out, KIND, config, extra_attrs={"n_threads": model.thread_count()})
     X, y = load_split(args.dataset, "train", args.data_dir)
     Xtr, ytr = X[:args.train_samples], y[:args.train_samples]
     Xho, yho = X[-args.holdout:], y[-args.holdout:]

@@ -709,12 +709,17 @@ class MLCM:
             return None
         return self._check_states(validation[0], "X_val"), validation[1]
 
+    def thread_count(self) -> int:
+        """The numba threads ``fit`` trains with: ``n_threads`` capped at numba's
+        count, or all of numba's (run metadata of the drivers)."""
+        have = self._threads()[0]()
+        return have if self.n_threads is None else min(int(self.n_threads), have)
+
     def _with_threads(self, fn, *args):
         get, set_ = self._threads()
         before = get()
         try:
-            if self.n_threads is not None:
-                set_(min(self.n_threads, before))
+            set_(self.thread_count())
             return fn(*args)
         finally:
             set_(before)
