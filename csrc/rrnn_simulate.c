@@ -85,11 +85,11 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
         const int sign = c->act == RRNN_ACT_SIGN;
         for (int64_t s = 0; s < ns; s++) {
             int32_t *restrict a = ab[s];
-            const int64_t *restrict p = pop[s] - i0;
+            const int64_t *restrict p = pop[s]; /* p[i - i0]: row i of the block */
             const int8_t *restrict x = xs[s];
             const int64_t base = sign ? n : Z[s]; /* see rr_binacc */
             for (int64_t i = i0; i < i1; i++)
-                a[i] = (int32_t)(base - x[i] - 2 * p[i]);
+                a[i] = (int32_t)(base - x[i] - 2 * p[i - i0]);
         }
     }
     if (c->hd) {
