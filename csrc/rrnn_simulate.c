@@ -108,10 +108,11 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
 
 /* Flips above which recomputing the bit-packed term from scratch beats one
  * column update per flip.  A column update costs about n/4 cycles (n int32
- * read-modify-writes, 8 per vector, with their mask arithmetic); a full
+ * read-modify-writes, 8 per vector, with their sign arithmetic); a full
  * synchronous pass about n W / 4 cycles per state (batched popcounts), so
  * the break-even is near W flips (2 W was slower at n = 10,000 in session 21,
- * after the accumulators went from int64 to int32).
+ * after the accumulators went from int64 to int32, and no faster at n =
+ * 50,000-100,000 in session 22, after the AVX2 update's sign table).
  * An asynchronous sweep compares against evaluating each row on its own
  * (W/4 cycles plus a call, ~20 cycles, per unit).  The dense and sparse terms
  * cost as much per column as per row, so they are always updated
