@@ -8,7 +8,6 @@ ratios rather than noisy absolute times.
 
 import os
 
-import numpy as np
 import pytest
 
 import rrnn
@@ -40,15 +39,3 @@ def median(benchmark) -> float:
     """Median time of the benchmarked calls; NaN under ``--benchmark-disable`` (the calls
     ran once, as a smoke test, and were not timed)."""
     return float("nan") if benchmark.stats is None else benchmark.stats.stats.median
-
-
-def time_median(fn, repeat=5) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` calls, after one warm-up call."""
-    import time
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))

@@ -19,8 +19,9 @@ import pytest
 import rrnn
 from rrnn.backends.base import n_words
 from rrnn.backends.numpy_ref import pack_bits
+from rrnn.throughput import PLAIN_ROW_FRACTION, peak_word_rate, time_median
 
-from .conftest import N_LARGE, THREADS, c_backend_or_skip, median, time_median
+from .conftest import N_LARGE, THREADS, c_backend_or_skip, median
 
 
 def _states(n, batch, seed):
@@ -66,16 +67,6 @@ def test_sync_step_one_state(benchmark, c_backend, large_binary):
                                 stream_GBps=bits.nbytes / probe / 1e9)
 
 
-def peak_word_rate(c_backend, products=1e10):
-    """Compute-peak probe: word-state products per second of the batched kernel's
-    instruction mix with no memory traffic beyond L1 (median of 5 runs of about
-    ``products`` products each), the most the cores allow this kernel. The mix follows the
-    SIMD level: XOR/VPOPCNTQ/add (AVX-512), nibble-table lookups (AVX2), scalar POPCNT."""
-    per_round, _ = c_backend.popcount_peak(1, THREADS)   # products per round, all threads
-    rounds = max(1, int(products // per_round))
-    return rounds * per_round / time_median(lambda: c_backend.popcount_peak(rounds, THREADS), repeat=5)
-
-
 def test_batch64_word_rate(benchmark, c_backend, large_binary):
     """Batched XOR/popcount pass, 64 states: G coupling-word x state operations per second,
     and its ratios to two baselines measured in the same run: the compute-peak probe, and the
@@ -84,11 +75,10 @@ def test_batch64_word_rate(benchmark, c_backend, large_binary):
     s = _states(N_LARGE, 64, 2)
     packed = pack_bits((s < 0).astype(np.uint8))
     bits = large_binary.bits
-    peak = peak_word_rate(c_backend)
-    # The plain loop runs on the first tenth of the rows: its cost per row does not depend on
-    # the row count, and 5 full passes (25 s on 2 AVX2 cores) left the machine measurably
-    # slower for the kernel's rounds right after them.
-    rows = bits[:N_LARGE // 10]
+    peak = peak_word_rate(c_backend, THREADS, products=1e10)
+    # The plain loop runs on the first tenth of the rows: 5 full passes (25 s on 2 AVX2
+    # cores) left the machine measurably slower for the kernel's rounds right after them.
+    rows = bits[:int(N_LARGE * PLAIN_ROW_FRACTION)]
     plain_out = c_backend.xor_popcount_plain(rows, packed, THREADS)
     plain_s = time_median(lambda: c_backend.xor_popcount_plain(rows, packed, THREADS), repeat=3)
     plain_rate = rows.shape[0] * n_words(N_LARGE) * 64 / plain_s

@@ -20,8 +20,9 @@ import pytest
 
 import rrnn
 from rrnn import backends, couplings, hopfield
+from rrnn.throughput import time_median
 
-from .conftest import median, time_median
+from .conftest import median
 
 N_BIG, P_BIG = 100_000, 10_000
 N_MID = 16_384

@@ -20,8 +20,9 @@ import pytest
 import rrnn
 from rrnn import self_coupling
 from rrnn.memory import available_bytes
+from rrnn.throughput import time_median
 
-from conftest import THREADS, c_backend_or_skip, median, time_median
+from conftest import THREADS, c_backend_or_skip, median
 
 INITS = 16
 

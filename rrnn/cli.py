@@ -3,6 +3,7 @@
 ``rrnn scan``    critical self-coupling scan J_D*(N) into HDF5 + PNG (resumable)
 ``rrnn info``    describe a result file: kind, configuration, runs, units, summary
 ``rrnn config``  print backends, OpenMP, threads, SIMD level and versions
+``rrnn bench``   kernel throughput against this machine's memory stream and compute peak
 """
 
 from __future__ import annotations
@@ -77,6 +78,36 @@ def _run_scan(args) -> int:
     return 0
 
 
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="kernel throughput against the machine's limits",
+                       description="Time the C kernels on a random binary network: one sync "
+                                   "step of one state against the memory stream of the "
+                                   "bit-packed matrix, and the batched XOR/popcount pass "
+                                   "against the compute peak of its own instructions and the "
+                                   "plain OpenMP loop (about 20 s at the default n).")
+    p.add_argument("--n", type=int, default=100_000,
+                   help="units (default: %(default)s; the matrix takes n^2/8 bytes)")
+    p.add_argument("--batch", type=int, default=64, help="states of the batched pass (default: 64)")
+    p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    p.add_argument("--repeat", type=int, default=5, help="timed repetitions, medians (default: 5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+
+
+def _run_bench(args) -> int:
+    import json
+
+    from .throughput import format_throughput, kernel_throughput
+
+    result = kernel_throughput(args.n, args.batch, n_threads=args.threads, repeat=args.repeat,
+                               seed=args.seed, log=lambda m: print(m + " ...", file=sys.stderr))
+    print(format_throughput(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    return 0
+
+
 def _info(path) -> int:
     from . import scans, storage
 
@@ -99,6 +130,7 @@ def main(argv=None) -> int:
                                       "units and its summary tables.")
     info.add_argument("file", help="an HDF5 file written by rrnn")
     sub.add_parser("config", help="show backends, OpenMP, SIMD and versions")
+    _add_bench(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -107,13 +139,16 @@ def main(argv=None) -> int:
             from . import show_config
             show_config()
             return 0
+        if args.command == "bench":
+            return _run_bench(args)
         return _run_scan(args)
     except (ValueError, TypeError, MemoryError, OSError, RuntimeError) as exc:
         print(f"rrnn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rrnn: interrupted; finished units are saved, rerun the same command to resume",
-              file=sys.stderr)
+        resume = (("; finished units are saved, rerun the same command to resume")
+                  if args.command == "scan" else "")
+        print(f"rrnn: interrupted{resume}", file=sys.stderr)
         return 130
 
 
