@@ -107,12 +107,14 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
 }
 
 /* Flips above which recomputing the bit-packed term from scratch beats one
- * column update per flip.  A column update costs about n/4 cycles (n int32
- * read-modify-writes, 8 per vector, with their sign arithmetic); a full
- * synchronous pass about n W / 4 cycles per state (batched popcounts), so
- * the break-even is near W flips (2 W was slower at n = 10,000 in session 21,
- * after the accumulators went from int64 to int32, and no faster at n =
- * 50,000-100,000 in session 22, after the AVX2 update's sign table).
+ * column update per flip.  A column update costs about n/8 cycles (n int32
+ * read-modify-writes, 8 per vector, one table load each since the AVX2
+ * sign table of session 22); a full synchronous pass about n W / 4 cycles
+ * per state (batched popcounts), so the break-even is near 2 W flips.
+ * Measured in session 22 against W, builds alternated, identical results:
+ * the main job 49.1 and 49.1 s against 60.4 and 61.7 s; n = 10,000 and
+ * 20,000, 16 states near J_D*: 10-35% and 6-10% faster; 4 W was no better.
+ * (With the slower column update of session 21, 2 W lost at n = 10,000.)
  * An asynchronous sweep compares against evaluating each row on its own
  * (W/4 cycles plus a call, ~20 cycles, per unit).  The dense and sparse terms
  * cost as much per column as per row, so they are always updated
@@ -122,7 +124,7 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
 
 static int64_t rr_sync_threshold(const rrnn_ctx *c)
 {
-    return c->hb ? c->W : c->n + 1;
+    return c->hb ? 2 * c->W : c->n + 1;
 }
 
 static int64_t rr_async_threshold(const rrnn_ctx *c)
