@@ -115,8 +115,15 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
  * the main job 49.1 and 49.1 s against 60.4 and 61.7 s; n = 10,000 and
  * 20,000, 16 states near J_D*: 10-35% and 6-10% faster; 4 W was no better.
  * (With the slower column update of session 21, 2 W lost at n = 10,000.)
- * An asynchronous sweep compares against evaluating each row on its own
- * (W/4 cycles plus a call, ~20 cycles, per unit).  The dense and sparse terms
+ * An asynchronous sweep compares against evaluating each row on its own:
+ * a call (~20 cycles) and W words that, at large n, come from memory (about
+ * 2 W cycles at 4 bytes per cycle), while a flip's column also comes from
+ * memory (2 W) besides its n/8 cycles of updates.  Session 22, against the
+ * earlier (20 + W/4) / (n/4 + 10) that counted rows as if in L1, builds
+ * alternated, identical results: 12-66% less time for 50 sweeps at n =
+ * 2,000-100,000 near J_D*, an async `rrnn scan` (N = 1,000-4,000, 2 draws)
+ * 14.4 and 11.0 s against 16.0 and 16.2 s; never switching to rows lost at
+ * J_D = 0, where most units flip.  The dense and sparse terms
  * cost as much per column as per row, so they are always updated
  * incrementally and do not move these thresholds. */
 /* Flips ahead whose column words the incremental sync update prefetches. */
@@ -131,7 +138,7 @@ static int64_t rr_async_threshold(const rrnn_ctx *c)
 {
     if (!c->hb)
         return c->n + 1;
-    return c->n * (20 + c->W / 4) / (c->n / 4 + 10);
+    return c->n * (20 + 2 * c->W) / (c->n / 8 + 2 * c->W);
 }
 
 /* Next states xn[i] of units [i0, i1) from up-to-date accumulators; the

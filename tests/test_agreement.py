@@ -328,6 +328,35 @@ def test_c_large_batches_agree_at_every_simd_level(monkeypatch, activation, c_ba
 
 
 @pytest.mark.parametrize("activation", ["sign", "heaviside"])
+def test_c_async_sweeps_with_many_flips_agree_at_every_simd_level(monkeypatch, activation,
+                                                                  c_backend):
+    """Async sweeps in which so many units flip that the C core stops updating the fields
+    column by column and evaluates the remaining rows one by one (past
+    n (20 + 2W) / (n/8 + 2W) changes in a sweep, the rule in csrc/rrnn_simulate.c), then
+    recomputes all fields when a sweep flips fewer: states, steps and flags equal the numpy
+    reference at every SIMD level and thread count."""
+    n, batch = 2000, 3
+    W = -(-n // 64)
+    row_switch = n * (20 + 2 * W) // (n // 8 + 2 * W)
+    J = couplings.binary(n, seed=11, backend="numpy")
+    low = -1 if activation == "sign" else 0
+    s0 = np.random.default_rng(12).choice([low, 1], size=(batch, n)).astype(np.int8)
+    kw = dict(activation=activation, self_coupling=0.0, update="async", seed=4)
+    first = rrnn.simulate(J, s0, max_steps=1, backend="numpy", **kw)
+    assert (first.states != s0).sum(axis=1).min() > row_switch   # the rows path does run
+    ref = rrnn.simulate(J, s0, max_steps=12, backend="numpy", **kw)
+    assert ref.steps.min() >= 3
+    for level in _simd_levels(c_backend):
+        monkeypatch.setenv("RRNN_SIMD", level)
+        for threads in (1, 2):
+            msg = f"{level}, {threads} threads"
+            got = rrnn.simulate(J, s0, max_steps=12, backend="c", n_threads=threads, **kw)
+            np.testing.assert_array_equal(got.states, ref.states, err_msg=msg)
+            np.testing.assert_array_equal(got.steps, ref.steps, err_msg=msg)
+            np.testing.assert_array_equal(got.converged, ref.converged, err_msg=msg)
+
+
+@pytest.mark.parametrize("activation", ["sign", "heaviside"])
 def test_c_incremental_sync_steps_agree_at_every_simd_level(monkeypatch, activation, c_backend):
     """Sync trajectories that start a few units away from a fixed point, so most steps flip
     fewer than W units and update the fields column by column (several columns per call,
