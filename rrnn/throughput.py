@@ -51,10 +51,16 @@ def peak_word_rate(c_backend, n_threads: int, products: float = PEAK_PRODUCTS,
     kernel's instruction mix with no memory traffic beyond L1, on ``n_threads`` threads
     (median of ``repeat`` runs of about ``products`` products each). The mix follows the
     SIMD level: XOR/VPOPCNTQ/add (AVX-512), nibble-table lookups (AVX2), scalar POPCNT."""
+    rounds, done = _peak_rounds(c_backend, n_threads, products)
+    return done / time_median(lambda: c_backend.popcount_peak(rounds, n_threads), repeat=repeat)
+
+
+def _peak_rounds(c_backend, n_threads: int, products: float) -> tuple[int, int]:
+    """Rounds of the compute-peak probe that make about ``products`` word-state products on
+    ``n_threads`` threads, and the exact products they make."""
     per_round, _ = c_backend.popcount_peak(1, n_threads)   # products per round, all threads
     rounds = max(1, int(products // per_round))
-    seconds = time_median(lambda: c_backend.popcount_peak(rounds, n_threads), repeat=repeat)
-    return rounds * per_round / seconds
+    return rounds, rounds * per_round
 
 
 def _paired(first, second, repeat: int) -> tuple[np.ndarray, np.ndarray]:
@@ -158,15 +164,14 @@ def kernel_throughput(n: int = 100_000, batch: int = 64, *, n_threads=None, repe
     if not np.array_equal(out[:, :rows.shape[0]], plain_out):
         raise RuntimeError("the batched XOR/popcount kernel's counts differ from the plain "
                            "loop's: the C core is miscompiled or broken on this machine")
-    per_round, _ = c_backend.popcount_peak(1, n_threads)   # products per round, all threads
-    rounds = max(1, int(PEAK_PRODUCTS // per_round))
+    rounds, peak_products = _peak_rounds(c_backend, n_threads, PEAK_PRODUCTS)
     peaks, passes = _paired(lambda: c_backend.popcount_peak(rounds, n_threads),
                             lambda: c_backend.xor_popcount(bits, packed, n_threads), repeat)
 
     products = n * n_words(n) * batch
     batch_s = float(np.median(passes))
     rate = products / batch_s
-    peak = rounds * per_round / float(np.median(peaks))
+    peak = peak_products / float(np.median(peaks))
     plain_rate = rows.shape[0] * n_words(n) * batch / plain_s
     stream_s = float(np.median(streams))
     return dict(n=n, batch=batch, n_threads=n_threads,
@@ -177,8 +182,8 @@ def kernel_throughput(n: int = 100_000, batch: int = 64, *, n_threads=None, repe
                 one_state_ratio_to_stream=float(np.median(steps / streams)),
                 batch_s=batch_s, batch_G_words_per_s=rate / 1e9,
                 peak_G_words_per_s=peak / 1e9,
-                batch_ratio_to_peak=float(np.median(products * peaks
-                                                    / (passes * rounds * per_round))),
+                batch_ratio_to_peak=float(np.median((products / passes)
+                                                    / (peak_products / peaks))),
                 plain_G_words_per_s=plain_rate / 1e9, batch_ratio_to_plain=rate / plain_rate)
 
 
