@@ -108,24 +108,18 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
 
 /* Flips above which recomputing the bit-packed term from scratch beats one
  * column update per flip.  A column update costs about n/8 cycles (n int32
- * read-modify-writes, 8 per vector, one table load each since the AVX2
- * sign table of session 22); a full synchronous pass about n W / 4 cycles
- * per state (batched popcounts), so the break-even is near 2 W flips.
- * Measured in session 22 against W, builds alternated, identical results:
- * the main job 49.1 and 49.1 s against 60.4 and 61.7 s; n = 10,000 and
- * 20,000, 16 states near J_D*: 10-35% and 6-10% faster; 4 W was no better.
- * (With the slower column update of session 21, 2 W lost at n = 10,000.)
- * An asynchronous sweep compares against evaluating each row on its own:
- * a call (~20 cycles) and W words that, at large n, come from memory (about
- * 2 W cycles at 4 bytes per cycle), while a flip's column also comes from
- * memory (2 W) besides its n/8 cycles of updates.  Session 22, against the
- * earlier (20 + W/4) / (n/4 + 10) that counted rows as if in L1, builds
- * alternated, identical results: 12-66% less time for 50 sweeps at n =
- * 2,000-100,000 near J_D*, an async `rrnn scan` (N = 1,000-4,000, 2 draws)
- * 14.4 and 11.0 s against 16.0 and 16.2 s; never switching to rows lost at
- * J_D = 0, where most units flip.  The dense and sparse terms
- * cost as much per column as per row, so they are always updated
- * incrementally and do not move these thresholds. */
+ * read-modify-writes, 8 per vector, one sign-table load each); a full
+ * synchronous pass about n W / 4 cycles per state (batched popcounts), so
+ * the break-even is near 2 W flips.
+ * An asynchronous sweep compares against evaluating each remaining row on its
+ * own: a call (~20 cycles) and W words that, at large n, come from memory
+ * (about 2 W cycles at 4 bytes per cycle), while a flip's column also comes
+ * from memory (2 W) besides its n/8 cycles of updates.  Both rules were
+ * checked by alternated builds with identical results (README, "Session 22":
+ * W was slower and 4 W no better for sync; counting rows as if in L1 was slower for
+ * async, and never switching lost at J_D = 0, where most units flip).  The
+ * dense and sparse terms cost as much per column as per row, so they are
+ * always updated incrementally and do not move these thresholds. */
 /* Flips ahead whose column words the incremental sync update prefetches. */
 #define RR_PREFETCH_FLIPS 4
 

@@ -146,7 +146,7 @@ def main(argv=None) -> int:
         print(f"rrnn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        resume = (("; finished units are saved, rerun the same command to resume")
+        resume = ("; finished units are saved, rerun the same command to resume"
                   if args.command == "scan" else "")
         print(f"rrnn: interrupted{resume}", file=sys.stderr)
         return 130

@@ -11,6 +11,7 @@ names a configuration that can be rebuilt with :func:`_case`.
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import rrnn
 from rrnn import couplings
@@ -33,11 +34,9 @@ def _couplings(kind, n, rng):
         m = rng.standard_normal((n, n))
         return couplings.dense(np.round(4 * m) / 4 if rng.random() < 0.5 else m)
     if kind == "sparse":
-        mask = rng.random((n, n)) < rng.uniform(0.01, 0.3)
-        rows, cols = np.nonzero(mask)
-        vals = np.round(4 * rng.standard_normal(rows.size)) / 4
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
-        return couplings.sparse(indptr, cols, vals, n)
+        m = sp.random(n, n, density=rng.uniform(0.01, 0.3), random_state=rng, format="csr",
+                      data_rvs=lambda size: np.round(4 * rng.standard_normal(size)) / 4)
+        return couplings.sparse(m.indptr, m.indices, m.data, n)
     if kind == "hebbian":
         p = int(rng.integers(1, 6))
         return couplings.hebbian(np.where(rng.random((p, n)) < 0.5, 1, -1))
@@ -56,16 +55,18 @@ def _case(index):
     J = _couplings(kind, n, rng)
     low = -1 if activation == "sign" else 0
     s0 = np.where(rng.random((batch, n)) < rng.uniform(0.05, 0.95), 1, low).astype(np.int8)
+    # on the lattice: self-coupling, threshold and fields are multiples of 1/sqrt(n),
+    # like binary couplings' fields, so some units tie exactly
     on_lattice = rng.random() < 0.4
-    scale = 1 / np.sqrt(n) if on_lattice else 1.0
+    step = 1 / np.sqrt(n) if on_lattice else 0.3
     kwargs = dict(activation=activation, update=str(rng.choice(["sync", "async"])),
                   max_steps=int(rng.integers(0, 30)), seed=int(rng.integers(1 << 30)),
-                  self_coupling=float(rng.integers(-2, 4)) * scale * (1 if on_lattice else 0.3))
+                  self_coupling=float(rng.integers(-2, 4)) * step)
     if rng.random() < 0.5:
-        kwargs["threshold"] = (float(rng.integers(-3, 4)) * scale if on_lattice
+        kwargs["threshold"] = (float(rng.integers(-3, 4)) * step if on_lattice
                                else rng.normal(0, 0.2, n))
     if rng.random() < 0.4:
-        kwargs["field"] = (rng.integers(-2, 3, (batch, n)) * scale if on_lattice
+        kwargs["field"] = (rng.integers(-2, 3, (batch, n)) * step if on_lattice
                            else rng.normal(0, 0.3, n))
     if rng.random() < 0.15:
         kwargs["beta"] = float(rng.choice([0.5, 2.0, 50.0]))
