@@ -163,6 +163,10 @@ struct rrnn_kernels {
      * +-1 over {0, 1}.  With hout not NULL: hout[i] = h instead. */
     void (*next_bin)(const int32_t *ab, const int8_t *x, const double *bias, double bs,
                      double self, int sign, int64_t i0, int64_t i1, int8_t *xn, double *hout);
+    /* colupd of four columns at once: acc[i] += sum_k delta[k] * (1 - 2*bit_i(colbits[k]))
+     * for i in [i0, i1); i0 % 64 == 0. */
+    void (*colupd4)(const uint64_t *const *colbits, const int32_t *delta, int64_t i0,
+                    int64_t i1, int32_t *acc);
 };
 
 RRNN_HIDDEN const rrnn_kernels *rrnn_kernels_for(int simd);

@@ -424,6 +424,11 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                 for (int64_t q = 0; q < nI; q++) {
                     rr_sync_traj *tr = &T[I[q]];
                     const int32_t *f = tr->fl[tr->cur];
+                    /* the binary columns go by fours through colupd4, which
+                     * loads and stores the block's accumulators once per four */
+                    const uint64_t *cols[4];
+                    int32_t dels[4];
+                    int ncol = 0;
                     for (int64_t e = 0; e < tr->nfl; e++) {
                         const int64_t j = f[e];
                         const int64_t d = rr_delta(c, tr->x[j]);
@@ -441,7 +446,12 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                             }
                         }
                         if (c->hb) {
-                            c->K->colupd(J->bin_cols + j * W, i0, i1, (int32_t)d, tr->ab);
+                            cols[ncol] = J->bin_cols + j * W;
+                            dels[ncol] = (int32_t)d;
+                            if (++ncol == 4) {
+                                c->K->colupd4(cols, dels, i0, i1, tr->ab);
+                                ncol = 0;
+                            }
                             if (own)
                                 tr->ab[j] -= (int32_t)d;
                         }
@@ -451,6 +461,8 @@ static int rr_sync_run(const rrnn_ctx *c, int8_t *states, int64_t b0, int64_t nb
                                 tr->ad[j] -= (int64_t)J->dense_cols[j * n + j] * d;
                         }
                     }
+                    for (int e = 0; e < ncol; e++)
+                        c->K->colupd(cols[e], i0, i1, dels[e], tr->ab);
                 }
             }
             for (int64_t q = 0; q < nA; q++) {
