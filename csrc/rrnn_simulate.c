@@ -108,9 +108,11 @@ static void rr_full_rows(const rrnn_ctx *c, int64_t i0, int64_t i1, int64_t ns,
 
 /* Flips above which recomputing the bit-packed term from scratch beats one
  * column update per flip.  A column update costs about n/8 cycles (n int32
- * read-modify-writes, 8 per vector, one sign-table load each); a full
- * synchronous pass about n W / 4 cycles per state (batched popcounts), so
- * the break-even is near 2 W flips.
+ * read-modify-writes, 8 per vector, one sign-table load each; less when sync
+ * steps take them by fours, colupd4, where the column loads that miss the
+ * caches dominate); a full synchronous pass about n W / 4 cycles per state
+ * (batched popcounts), so the break-even is near 2 W flips (3 W and 4 W were
+ * no better with colupd4, README "Session 24").
  * An asynchronous sweep compares against evaluating each remaining row on its
  * own: a call (~20 cycles) and W words that, at large n, come from memory
  * (about 2 W cycles at 4 bytes per cycle), while a flip's column also comes
